@@ -1,0 +1,1 @@
+"""The instructor pipeline: generate, run, selfcheck, validate, collect, autograde (``course --help``)."""
