@@ -1,3 +1,3 @@
 """Helpers shared by the course notebooks: data, devices, profiles, seeding and plots."""
 
-__all__ = ["data", "device", "profiles", "seeding"]
+__all__ = ["data", "device", "plots", "profiles", "seeding"]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.metrics import confusion_matrix  # noqa: E402
+
+from nlpcourse import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_confusion_matrix_cells_are_sklearn_counts() -> None:
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 3, size=200)
+    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, 3, size=200))
+    ax = plots.plot_confusion_matrix(y_true, y_pred, labels=["a", "b", "c"])
+    expected = confusion_matrix(y_true, y_pred)
+    drawn = {(round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text()) for t in ax.texts}
+    assert drawn == {(i, j): expected[i, j] for i in range(3) for j in range(3)}
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+
+
+def test_confusion_matrix_keeps_absent_classes_and_given_axes() -> None:
+    _, given = plt.subplots()
+    ax = plots.plot_confusion_matrix([0, 0, 1], [0, 1, 1], labels=("neg", "pos", "neutral"), ax=given)
+    assert ax is given
+    assert len(ax.texts) == 9
+    assert sorted(int(t.get_text()) for t in ax.texts) == [0] * 6 + [1] * 3
+
+
+def test_top_features_draws_k_bars_largest_on_top() -> None:
+    names = ["w0", "w1", "w2", "w3", "w4"]
+    scores = np.array([0.5, 3.0, -1.0, 2.0, 1.0])
+    ax = plots.plot_top_features(names, scores, k=3, title="top")
+    bars = ax.patches
+    assert len(bars) == 3
+    # bars are drawn bottom-up: the top bar (largest y) is the largest score
+    by_height = sorted(bars, key=lambda bar: bar.get_y(), reverse=True)
+    assert [bar.get_width() for bar in by_height] == [3.0, 2.0, 1.0]
+    labels_bottom_up = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels_bottom_up == ["w4", "w3", "w1"]
+    assert ax.get_title() == "top"
+
+
+def test_top_features_caps_k_and_checks_lengths() -> None:
+    ax = plots.plot_top_features(["a", "b"], [1.0, 2.0], k=10)
+    assert len(ax.patches) == 2
+    with pytest.raises(ValueError, match="one score per name"):
+        plots.plot_top_features(["a", "b"], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="k must be"):
+        plots.plot_top_features(["a"], [1.0], k=0)
+
+
+def test_rank_frequency_is_sorted_on_log_axes() -> None:
+    counts = np.array([3, 0, 10, 1, 5])
+    ax = plots.plot_rank_frequency(counts)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    corpus, reference = ax.get_lines()
+    np.testing.assert_array_equal(corpus.get_xdata(), [1, 2, 3, 4])
+    np.testing.assert_array_equal(corpus.get_ydata(), [10, 5, 3, 1])
+    np.testing.assert_allclose(reference.get_ydata(), 10 / np.arange(1, 5))
+
+
+def test_rank_frequency_without_reference() -> None:
+    ax = plots.plot_rank_frequency([4, 2, 1], reference=False, label="toy")
+    assert len(ax.get_lines()) == 1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["toy"]
+
+
+def test_sweep_draws_one_line_per_curve_and_marks_best() -> None:
+    alphas = [0.01, 0.1, 1.0, 10.0]
+    curves = {"validation": [0.70, 0.75, 0.78, 0.74], "test": [0.69, 0.76, 0.77, 0.75]}
+    ax = plots.plot_sweep(alphas, curves, xlabel="alpha", ylabel="accuracy")
+    assert ax.get_xscale() == "log"
+    lines = ax.get_lines()
+    assert len(lines) == 4  # two curves, two best-point markers
+    np.testing.assert_allclose(lines[0].get_ydata(), curves["validation"])
+    assert (lines[1].get_xdata()[0], lines[1].get_ydata()[0]) == (1.0, 0.78)
+    assert (lines[3].get_xdata()[0], lines[3].get_ydata()[0]) == (1.0, 0.77)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["validation", "test"]
+
+
+def test_sweep_options_and_errors() -> None:
+    ax = plots.plot_sweep([1, 2, 3], {"loss": [3.0, 1.0, 2.0]}, xlabel="epoch", ylabel="loss",
+                          log_x=False, mark_best="min")
+    assert ax.get_xscale() == "linear"
+    assert (ax.get_lines()[1].get_xdata()[0], ax.get_lines()[1].get_ydata()[0]) == (2.0, 1.0)
+    with pytest.raises(ValueError, match="has shape"):
+        plots.plot_sweep([1, 2], {"x": [1.0]}, xlabel="a", ylabel="b")
+    with pytest.raises(ValueError, match="mark_best"):
+        plots.plot_sweep([1], {"x": [1.0]}, xlabel="a", ylabel="b", mark_best="best")
