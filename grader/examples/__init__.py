@@ -1,0 +1,1 @@
+"""Synthetic classes for demonstrating and testing the grader (``make_sample_class``)."""
