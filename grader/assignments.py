@@ -127,3 +127,8 @@ def notebooks_under(path: Path) -> list[Path]:
         for found in path.rglob("*.ipynb")
         if not IGNORED_DIRS.intersection(part for part in found.relative_to(path).parts)
     )
+
+
+def notebooks_in(root: Path, folders: tuple[str, ...]) -> list[Path]:
+    """Every notebook under each of ``root/<folder>`` that exists, folder by folder."""
+    return [notebook for folder in folders if (root / folder).is_dir() for notebook in notebooks_under(root / folder)]

@@ -32,6 +32,7 @@ from typing import Any
 from tqdm import tqdm
 
 from grader.assignments import CONFIG_FILE, CourseError, notebooks_under
+from grader.sandbox import visible_gpus
 
 PASSED, FAILED, CRASHED = "passed", "failed", "crashed"
 
@@ -75,20 +76,6 @@ def collect(paths: list[str]) -> list[Task]:
     if not tasks:
         raise CourseError(f"no notebooks found in {', '.join(paths)}")
     return sorted(tasks.values(), key=lambda task: task.relative.as_posix())
-
-
-def visible_gpus() -> list[str]:
-    """GPU ids this process may use: ``CUDA_VISIBLE_DEVICES`` when set, else ``nvidia-smi -L``."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return [gpu.strip() for gpu in visible.split(",") if gpu.strip() and gpu.strip() != "-1"]
-    if shutil.which("nvidia-smi") is None:
-        return []
-    try:
-        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [str(i) for i, line in enumerate(line for line in listing.splitlines() if line.startswith("GPU "))]
 
 
 def extract_metrics(nb: Any) -> dict[str, Any]:

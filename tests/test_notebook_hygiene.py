@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignments import notebooks_under
+from grader.assignments import notebooks_in
 from grader.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,11 +17,7 @@ PARAMETERS = {"PROFILE": "full", "DEVICE": "auto"}  # committed defaults; CI inj
 
 
 def discover() -> list[Path]:
-    found: list[Path] = []
-    for folder in NOTEBOOK_DIRS:
-        if (REPO / folder).is_dir():
-            found += notebooks_under(REPO / folder)
-    return found
+    return notebooks_in(REPO, NOTEBOOK_DIRS)
 
 
 NOTEBOOKS = pytest.mark.parametrize("notebook", discover(), ids=lambda p: p.relative_to(REPO).as_posix())

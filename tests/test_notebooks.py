@@ -31,7 +31,7 @@ import nbformat
 import pytest
 
 from grader import cells
-from grader.assignments import notebooks_under
+from grader.assignments import notebooks_in
 from grader.execute import execute_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,11 +46,7 @@ pytestmark = pytest.mark.notebook
 
 
 def discover() -> list[Path]:
-    found: list[Path] = []
-    for folder in NOTEBOOK_DIRS:
-        if (REPO / folder).is_dir():
-            found += notebooks_under(REPO / folder)
-    return found
+    return notebooks_in(REPO, NOTEBOOK_DIRS)
 
 
 @functools.cache
