@@ -28,7 +28,7 @@ demo: setup
 	$(PY) -m grader demo
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS)
 
 assignments: setup
 	$(PY) -m grader generate

@@ -49,7 +49,6 @@ def test_sample_zip_follows_the_collect_naming_rule(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo")
 def test_demo_grades_the_topic1_sample_class(tmp_path: Path) -> None:
     if not (REPO / "solutions" / TOPIC1 / f"{TOPIC1}.ipynb").exists():
         pytest.skip(f"solutions/{TOPIC1}/ does not exist yet")

@@ -79,7 +79,6 @@ def test_judge_names_each_kind_of_violation(tmp_path: Path) -> None:
 
 # --- the real grading pipeline on the toy assignment ----------------------------------------------
 
-@pytest.mark.xdist_group("selfcheck")
 def test_toy_assignment_passes(course: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["selfcheck", "--root", str(course), "-q"]) == 0
     out = capsys.readouterr().out
@@ -88,7 +87,6 @@ def test_toy_assignment_passes(course: Path, capsys: pytest.CaptureFixture[str])
     assert not (course / "grading").exists()  # the real grading area is never touched
 
 
-@pytest.mark.xdist_group("selfcheck")
 def test_toy_assignment_with_bad_mistake_files_fails(course: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mistakes = course / "grader" / "mistakes" / TOY
     for bad in (FIXTURE / "bad_mistakes").glob("*.py"):
@@ -106,7 +104,6 @@ def test_toy_assignment_with_bad_mistake_files_fails(course: Path, capsys: pytes
 # --- topic 1 -----------------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("selfcheck")
 def test_topic_1_selfcheck_passes(capsys: pytest.CaptureFixture[str]) -> None:
     name = "01_bow_naive_bayes"
     if not (REPO / "solutions" / name / f"{name}.ipynb").is_file() or not list((REPO / "grader" / "mistakes" / name).glob("*.py")):
