@@ -80,11 +80,17 @@ def write_histogram(path: Path, records: list[dict[str, Any]], max_total: float,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     totals = [r["total"] for r in records]
     figure, axes = plt.subplots(figsize=(6, 3.5), dpi=100)
-    bins = max(1, min(20, int(max_total) or 1))
-    axes.hist(totals, bins=bins, range=(0, max(max_total, 1e-9)), color="#4c72b0", edgecolor="white")
+    if max_total <= 40:  # one bar per whole point, centred on it: 12 and 13 never share a bar
+        bins = [edge - 0.5 for edge in range(int(max_total) + 2)]
+    else:
+        bins = [max_total * step / 20 for step in range(21)]
+    axes.hist(totals, bins=bins, color="#4c72b0", edgecolor="white")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(f"total score (out of {max_total:g})")
     axes.set_ylabel("students")
     axes.set_title(title)
