@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 
-from grader.notebooks import grade_id, nbgrader_meta, strip_ansi
+from grader.notebooks import added_by_papermill, grade_id, nbgrader_meta, strip_ansi
 
 # The nbgrader metadata fields a student must not change (``checksum`` and ``cell_type`` are
 # nbgrader's own records).
@@ -85,19 +85,11 @@ def traceback_text(cell: nbformat.NotebookNode, limit: int = 40) -> str:
     return "\n".join(lines[-limit:])
 
 
-PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
-
-
-def is_papermill_cell(cell: nbformat.NotebookNode) -> bool:
-    """A cell papermill added while executing (injected parameters, error banners)."""
-    return any(tag in cell.get("metadata", {}).get("tags", []) for tag in PAPERMILL_TAGS)
-
-
 def source_index(executed: nbformat.NotebookNode, index: int | None) -> int | None:
     """The position cell ``index`` of an executed notebook had before papermill added its cells."""
     if index is None:
         return None
-    return sum(1 for cell in executed.cells[:index] if not is_papermill_cell(cell))
+    return sum(1 for cell in executed.cells[:index] if not added_by_papermill(cell))
 
 
 def label(nb: nbformat.NotebookNode, index: int | None) -> str:

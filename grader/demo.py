@@ -21,11 +21,12 @@ def run_demo(assignment: str = DEFAULT_ASSIGNMENT, *, workdir: Path | None = Non
              cell_timeout: int = DEMO_CELL_TIMEOUT, course_root: Path | None = None, progress: bool = True,
              log=print):
     """Generate, collect and grade the sample class; return the list of StudentGrade."""
+    from grader.assignments import find_root
     from grader.autograde import grade_submissions
     from grader.collect import collect
-    from grader.workspace import Workspace, find_course_root
+    from grader.workspace import Workspace
 
-    root = Path(course_root) if course_root else find_course_root()
+    root = Path(course_root) if course_root else find_root()
     workspace = Workspace.create(assignment, workdir or root / "build" / "demo" / assignment, root)
     archive = write_zip(assignment, workspace.workdir.parent / f"sample_class_{assignment}.zip", root)
     log(f"1. sample class: {archive}")

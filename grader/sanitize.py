@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from grader import notebooks as nbs
+from grader.cells import source_changed
 from grader.workspace import NbgraderError, Workspace
 
 
@@ -32,10 +33,6 @@ class Sanitized:
     notebook: Path | None
     tampering: list[str] = field(default_factory=list)
     error: str | None = None
-
-
-def _normal(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
 def _flags(cell: nbformat.NotebookNode) -> tuple:
@@ -68,7 +65,7 @@ def find_tampering(submitted: nbformat.NotebookNode, released: nbformat.Notebook
                 problems.append(f"{name}: cell type changed from {original.cell_type} to {copy.cell_type}")
             elif _flags(copy) != _flags(original):
                 problems.append(f"{name}: nbgrader settings changed (graded/solution/locked/points)")
-            elif protected and _normal(copy.source) != _normal(original.source):
+            elif protected and source_changed(original, copy):
                 problems.append(f"{name}: locked cell edited")
             else:
                 continue

@@ -28,6 +28,7 @@ from grader import cells
 from grader.assignments import Assignment, CourseError, released, root_from
 from grader.notebooks import (
     NotebookReadError,
+    added_by_papermill,
     cells_by_grade_id,
     grade_id,
     is_locked,
@@ -168,7 +169,7 @@ def run_tests(nb: nbformat.NotebookNode, release: nbformat.NotebookNode, result:
             result.tests.append(TestResult(name, worth, PASSED))
     source_position = 0
     for cell in executed.cells:
-        if cells.is_papermill_cell(cell):
+        if added_by_papermill(cell):
             continue
         if not is_test_cell(cell) and cells.error_output(cell) is not None:
             output = cells.error_output(cell)

@@ -37,17 +37,7 @@ from typing import Any
 
 from traitlets.config import Config
 
-COURSE_MARKERS = ("nbgrader_config.py", "solutions")
-
-
-def find_course_root(start: Path | None = None) -> Path:
-    """The course repository: the nearest folder above ``start`` (default: cwd) holding
-    ``nbgrader_config.py`` and ``solutions/``; failing that, the folder this package lives in."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if all((folder / marker).exists() for marker in COURSE_MARKERS):
-            return folder
-    return Path(__file__).resolve().parent.parent
+from grader.assignments import find_root
 
 
 class NbgraderError(Exception):
@@ -74,7 +64,7 @@ class Workspace:
 
     @classmethod
     def create(cls, assignment: str, workdir: Path | None = None, course_root: Path | None = None) -> "Workspace":
-        root = Path(course_root).resolve() if course_root else find_course_root()
+        root = Path(course_root).resolve() if course_root else find_root()
         work = Path(workdir) if workdir else root / "grading" / assignment
         return cls(assignment, work.resolve(), root)
 

@@ -36,7 +36,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from grader import notebooks as nbs  # noqa: E402
-from grader.workspace import Workspace, find_course_root  # noqa: E402
+from grader.assignments import find_root  # noqa: E402
+from grader.workspace import Workspace  # noqa: E402
 
 DEFAULT_ASSIGNMENT = "01_bow_naive_bayes"
 
@@ -69,7 +70,7 @@ def _edit(nb: nbformat.NotebookNode, name: str, change) -> nbformat.NotebookNode
 
 def sample_class(assignment: str, course_root: Path | None = None) -> dict[str, bytes]:
     """``student -> submitted file bytes`` for the six synthetic students."""
-    root = course_root or find_course_root()
+    root = course_root or find_root()
     source = nbs.read_notebook(root / "solutions" / assignment / f"{assignment}.ipynb")
     released = _released(assignment, root)
     solutions = nbs.solution_cell_ids(released)
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT)
     parser.add_argument("--out", type=Path, default=None, help="zip to write (default: build/demo/sample_class_<A>.zip)")
     args = parser.parse_args(argv)
-    root = find_course_root()
+    root = find_root()
     out = args.out or root / "build" / "demo" / f"sample_class_{args.assignment}.zip"
     write_zip(args.assignment, out, root)
     print(f"wrote {out}")
