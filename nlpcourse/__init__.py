@@ -1,3 +1,5 @@
-"""Helpers shared by the course notebooks: data, devices, profiles, seeding and plots."""
+"""Helpers shared by the course notebooks: data, corpora, devices, profiles, seeding, training and plots."""
 
-__all__ = ["data", "device", "plots", "profiles", "seeding"]
+__all__ = [
+    "corpus", "data", "device", "display", "embedding_models", "gradcheck", "plots", "profiles", "seeding", "training", "word2vec", "wordvectors",
+]
