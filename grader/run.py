@@ -102,10 +102,15 @@ def extract_metrics(nb: Any) -> dict[str, Any]:
 
 
 _WORKER_GPU: list[str] = []
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _init_worker(gpus: Any) -> None:
-    """Pin this worker process (and the kernels it starts) to one GPU from the shared queue."""
+def _init_worker(gpus: Any, threads: int) -> None:
+    """Pin this worker process (and the kernels it starts) to one GPU from the shared queue, and give
+    its kernels ``threads`` BLAS/OpenMP threads (unless the caller set them) so that parallel
+    notebooks do not oversubscribe the cores."""
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(threads))
     if gpus is not None:
         gpu = gpus.get()
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
@@ -170,7 +175,8 @@ def run_notebooks(tasks: list[Task], *, profile: str, device: str = "auto", work
             queue = context.Manager().Queue()
             for index in range(workers):
                 queue.put(gpus[index % len(gpus)])
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(queue,)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(queue, max(1, (os.cpu_count() or 1) // workers))) as pool:
             futures = {pool.submit(run_one, task, profile, device, parameters, out, timeout): task for task in tasks}
             for future in as_completed(futures):
                 task = futures[future]

@@ -90,6 +90,7 @@ def fit_sgns(
         ids, vocabulary, window=settings.window, sample=settings.sample, batch_size=settings.batch_size, seed=seed
     )
     noise = torch.as_tensor(noise, dtype=torch.float32).to(device)
+    model.to(device)
     total_steps = len(pairs) * settings.epochs
     optimizer = torch.optim.SGD(model.parameters(), lr=settings.learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(1e-4, 1 - step / total_steps))
@@ -218,6 +219,7 @@ def fit_glove(
     """
     torch.manual_seed(seed)
     torch.sparse.check_sparse_tensor_invariants.disable()  # AdaGrad's sparse updates: skip the per-step check
+    model.to(device)  # AdaGrad allocates its running sums next to the parameters, so move them first
     optimizer = torch.optim.Adagrad(model.parameters(), lr=learning_rate)
     return fit(model, ShuffledEntries(counts, batch_size, seed), lambda m, batch: m(*batch), optimizer,
                epochs=epochs, device=device, reduction="sum", desc="GloVe", progress=progress)

@@ -12,10 +12,14 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.patches import FancyArrowPatch
 from numpy.typing import ArrayLike
 from sklearn.metrics import confusion_matrix
 
-__all__ = ["plot_confusion_matrix", "plot_rank_frequency", "plot_sweep", "plot_top_features"]
+__all__ = [
+    "plot_confusion_matrix", "plot_grouped_bars", "plot_rank_frequency", "plot_sweep", "plot_top_features",
+    "plot_word_map",
+]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -175,4 +179,109 @@ def plot_sweep(
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()  # the best-point circles have no label, so they stay out of the legend
+    return ax
+
+
+def plot_word_map(
+    vectors: object,
+    words: Sequence[str],
+    ax: Axes | None = None,
+    *,
+    pairs: Sequence[tuple[str, str]] = (),
+    normalise: bool = True,
+    title: str | None = None,
+) -> Axes:
+    """Words as points in the plane of the first two principal components of their vectors.
+
+    Args:
+        vectors: anything that maps a word to its vector of shape ``(d,)`` with ``vectors[word]``
+            (``nlpcourse.wordvectors.WordVectors``, gensim ``KeyedVectors``, a dict).
+        words: the words to place, at least two; only these words enter the PCA.
+        ax: where to draw; a new figure when ``None``.
+        pairs: ``(from_word, to_word)`` pairs drawn as arrows (e.g. ``("man", "woman")``); both
+            words must be in ``words``.
+        normalise: scale every vector to unit length first, so the map shows directions (what the
+            cosine similarity sees) rather than lengths.
+        title: the Axes title.
+
+    PCA by SVD: with the rows of ``X`` (shape ``(n, d)``) centred, ``X - mean = U S V^T`` and the
+    coordinates are ``(X - mean) @ V[:, :2]``, shape ``(n, 2)``. Each component's sign is fixed so
+    that its largest coordinate (in absolute value) is positive. The axis labels give each
+    component's share of the variance, ``S_k^2 / sum_j S_j^2``, of the selected words.
+    """
+    if len(words) < 2:
+        raise ValueError(f"need at least two words for a map, not {len(words)}")
+    unknown = sorted({word for pair in pairs for word in pair} - set(words))
+    if unknown:
+        raise ValueError(f"pair words missing from words: {unknown}")
+    matrix = np.stack([np.asarray(vectors[word], dtype=float) for word in words])  # (n, d)
+    if normalise:
+        matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    centred = matrix - matrix.mean(axis=0)  # (n, d)
+    _, singular_values, components = np.linalg.svd(centred, full_matrices=False)  # components: (min(n, d), d)
+    components = components[:2]
+    if len(components) < 2:  # one-dimensional vectors: the second axis is all zeros
+        components = np.vstack([components, np.zeros_like(components)])
+    coordinates = centred @ components.T  # (n, 2)
+    largest = np.abs(coordinates).argmax(axis=0)
+    coordinates *= np.where(coordinates[largest, [0, 1]] < 0, -1.0, 1.0)
+    variance = singular_values**2
+    share = variance / variance.sum() if variance.sum() > 0 else np.zeros_like(variance)
+    share = np.pad(share, (0, 2))[:2]
+
+    ax = _axes(ax, (6.0, 5.0))
+    ax.scatter(coordinates[:, 0], coordinates[:, 1], s=18, color="C0", zorder=3)
+    position = {word: coordinates[i] for i, word in enumerate(words)}
+    for word in words:
+        ax.annotate(word, position[word], xytext=(4, 3), textcoords="offset points", fontsize=9)
+    for start, end in pairs:
+        ax.add_patch(FancyArrowPatch(position[start], position[end], arrowstyle="-|>", mutation_scale=10,
+                                     color="gray", alpha=0.7, shrinkA=4, shrinkB=4))
+    ax.set_xlabel(f"PC1 ({share[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC2 ({share[1]:.0%} of variance)")
+    ax.margins(0.15)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_grouped_bars(
+    groups: Sequence[str],
+    series: Mapping[str, ArrayLike],
+    ax: Axes | None = None,
+    *,
+    ylabel: str,
+    title: str | None = None,
+    value_format: str | None = "{:.2f}",
+) -> Axes:
+    """Bars side by side: one group per entry of ``groups``, one bar per series in each group.
+
+    Args:
+        groups: the x-axis categories (e.g. metric names), length ``n_groups``.
+        series: ``{legend label: values of shape (n_groups,)}`` (e.g. one entry per model), drawn
+            left to right within each group in this order.
+        ax: where to draw; a new figure when ``None``.
+        ylabel, title: axis label and title.
+        value_format: format of the number written above each bar; ``None`` writes none.
+    """
+    n_groups, n_series = len(groups), len(series)
+    if n_series == 0:
+        raise ValueError("need at least one series")
+    ax = _axes(ax, (1.2 * n_groups * max(n_series, 2) / 2 + 2.0, 4.0))
+    width = 0.8 / n_series
+    centres = np.arange(n_groups)
+    for k, (label, values) in enumerate(series.items()):
+        values = np.asarray(values, dtype=float)
+        if values.shape != (n_groups,):
+            raise ValueError(f"series {label!r} has shape {values.shape}, expected ({n_groups},)")
+        bars = ax.bar(centres + (k - (n_series - 1) / 2) * width, values, width, label=label)
+        if value_format is not None:
+            ax.bar_label(bars, labels=[value_format.format(v) for v in values], fontsize=8, padding=2)
+    ax.set_xticks(centres, list(groups))
+    ax.set_ylabel(ylabel)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.margins(y=0.12)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend()
     return ax

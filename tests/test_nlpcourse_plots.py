@@ -100,3 +100,63 @@ def test_sweep_options_and_errors() -> None:
         plots.plot_sweep([1, 2], {"x": [1.0]}, xlabel="a", ylabel="b")
     with pytest.raises(ValueError, match="mark_best"):
         plots.plot_sweep([1], {"x": [1.0]}, xlabel="a", ylabel="b", mark_best="best")
+
+
+def test_word_map_places_words_at_their_principal_components() -> None:
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(6)]
+    vectors = {word: rng.normal(size=5) for word in words}
+    ax = plots.plot_word_map(vectors, words, pairs=[("w0", "w1"), ("w2", "w3")], normalise=False, title="map")
+    drawn = ax.collections[0].get_offsets()  # (6, 2)
+    matrix = np.stack([vectors[word] for word in words])
+    centred = matrix - matrix.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)  # ascending
+    expected = centred @ eigenvectors[:, ::-1][:, :2]
+    for k in range(2):  # the same up to the sign of each component
+        assert np.allclose(drawn[:, k], expected[:, k]) or np.allclose(drawn[:, k], -expected[:, k])
+        assert np.abs(drawn[:, k]).max() == drawn[np.abs(drawn[:, k]).argmax(), k]  # largest coordinate positive
+    assert [t.get_text() for t in ax.texts] == words
+    assert len(ax.patches) == 2  # one arrow per pair
+    share = eigenvalues[::-1] / eigenvalues.sum()
+    assert ax.get_xlabel() == f"PC1 ({share[0]:.0%} of variance)"
+    assert ax.get_ylabel() == f"PC2 ({share[1]:.0%} of variance)"
+    assert ax.get_title() == "map"
+
+
+def test_word_map_normalises_and_checks_its_input() -> None:
+    vectors = {"a": np.array([1.0, 0.0]), "b": np.array([10.0, 0.0]), "c": np.array([0.0, 3.0])}
+    _, given = plt.subplots()
+    ax = plots.plot_word_map(vectors, ["a", "b", "c"], ax=given)  # a and b point the same way
+    assert ax is given
+    drawn = ax.collections[0].get_offsets()
+    assert np.allclose(drawn[0], drawn[1])
+    with pytest.raises(ValueError, match="at least two"):
+        plots.plot_word_map(vectors, ["a"])
+    with pytest.raises(ValueError, match="missing from words"):
+        plots.plot_word_map(vectors, ["a", "b"], pairs=[("a", "c")])
+
+
+def test_grouped_bars_one_bar_per_series_and_group() -> None:
+    groups = ["analogy", "WordSim353", "SimLex-999"]
+    series = {"SGNS": [0.08, 0.36, 0.22], "GloVe": [0.04, 0.31, -0.05]}
+    ax = plots.plot_grouped_bars(groups, series, ylabel="score", title="models")
+    bars = [patch for patch in ax.patches]
+    assert len(bars) == 6
+    heights = [bar.get_height() for bar in bars]
+    assert np.allclose(heights, series["SGNS"] + series["GloVe"])
+    centres = [bar.get_x() + bar.get_width() / 2 for bar in bars]
+    assert all(centres[k] < centres[k + 3] for k in range(3))  # SGNS left of GloVe in each group
+    assert np.allclose(np.array(centres[3:]) - np.array(centres[:3]), bars[0].get_width())
+    assert [t.get_text() for t in ax.get_xticklabels()] == groups
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SGNS", "GloVe"]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in series["SGNS"] + series["GloVe"])
+    assert ax.get_ylabel() == "score" and ax.get_title() == "models"
+
+
+def test_grouped_bars_checks_shapes() -> None:
+    with pytest.raises(ValueError, match="has shape"):
+        plots.plot_grouped_bars(["a", "b"], {"x": [1.0]}, ylabel="y")
+    with pytest.raises(ValueError, match="at least one series"):
+        plots.plot_grouped_bars(["a"], {}, ylabel="y")
+    ax = plots.plot_grouped_bars(["a"], {"x": [1.0]}, ylabel="y", value_format=None)
+    assert not ax.texts

@@ -44,6 +44,13 @@ DEPENDENCIES = ("nlpcourse", "data", "requirements.txt", "grader/execute.py")
 
 pytestmark = pytest.mark.notebook
 
+# Kernels inherit this process's environment: with ``pytest -n N`` give each one its share of the
+# cores, or N kernels each running torch on every core slow one another down several times over.
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(
+        _variable, str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+    )
+
 
 def discover() -> list[Path]:
     return notebooks_in(REPO, NOTEBOOK_DIRS)

@@ -1,10 +1,6 @@
 # Mistake: computes the loss under torch.no_grad(), so it has no gradient and training cannot run
 # Replaces: glove_model
 # Loses: test_glove_training
-def glove_weight(x, x_max=100.0, alpha=0.75):
-    return torch.clamp(x / x_max, max=1.0) ** alpha
-
-
 class GloVeModel(nn.Module):
     def __init__(self, vocab_size, dim):
         super().__init__()
@@ -16,7 +12,6 @@ class GloVeModel(nn.Module):
             nn.init.uniform_(table.weight, -0.5 / dim, 0.5 / dim)
         for table in (self.word_biases, self.context_biases):
             nn.init.zeros_(table.weight)
-
 
     def forward(self, rows, cols, counts):
         with torch.no_grad():

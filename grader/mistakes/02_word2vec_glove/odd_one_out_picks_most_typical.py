@@ -1,24 +1,6 @@
 # Mistake: returns the candidate most similar to the mean instead of the least similar
-# Replaces: using_vectors
+# Replaces: odd_one_out
 # Loses: test_odd_one_out
-def most_similar(word, words, vectors, k=5):
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    query = words.index(word)
-    cosines = unit @ unit[query]
-    cosines[query] = -np.inf
-    best = np.argsort(-cosines)[:k]
-    return [(words[i], float(cosines[i])) for i in best]
-
-
-def analogy(a, b, c, words, vectors):
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = [words.index(w) for w in (a, b, c)]
-    target = unit[ids[1]] - unit[ids[0]] + unit[ids[2]]
-    cosines = unit @ (target / np.linalg.norm(target))
-    cosines[ids] = -np.inf
-    return words[int(np.argmax(cosines))]
-
-
 def odd_one_out(candidates, words, vectors):
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     chosen = unit[[words.index(w) for w in candidates]]
