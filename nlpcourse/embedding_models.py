@@ -7,6 +7,7 @@ to the equations and train it on the course corpus.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -231,18 +232,18 @@ def train_glove(
     dim: int = 100,
     window: int = 5,
     min_count: int = 5,
-    epochs: int = 15,
-    learning_rate: float = 0.05,
-    batch_size: int = 16384,
     device: torch.device,
     seed: int = 0,
-    progress: bool = True,
+    **fit_options: Any,
 ) -> tuple[WordVectors, History]:
-    """Count co-occurrences (``1/d`` weighted, symmetric) and fit :class:`GloVe` with :func:`fit_glove`."""
+    """Count co-occurrences (``1/d`` weighted, symmetric) and fit :class:`GloVe` with :func:`fit_glove`.
+
+    ``fit_options`` go to :func:`fit_glove` as they are: ``epochs``, ``learning_rate``, ``batch_size``,
+    ``progress``.
+    """
     torch.manual_seed(seed)
     vocabulary = Vocabulary.build(tokens, min_count)
     counts = cooccurrence_counts(vocabulary.encode(tokens), len(vocabulary), window)
     model = GloVe(len(vocabulary), dim)
-    history = fit_glove(model, counts, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                        device=device, seed=seed, progress=progress)
+    history = fit_glove(model, counts, device=device, seed=seed, **fit_options)
     return model.word_vectors(vocabulary.words), history
