@@ -32,7 +32,7 @@ from typing import Any
 from tqdm import tqdm
 
 from grader.assignments import CONFIG_FILE, CourseError, notebooks_under
-from grader.sandbox import visible_gpus
+from grader.sandbox import thread_limits, visible_gpus
 
 PASSED, FAILED, CRASHED = "passed", "failed", "crashed"
 
@@ -102,15 +102,14 @@ def extract_metrics(nb: Any) -> dict[str, Any]:
 
 
 _WORKER_GPU: list[str] = []
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _init_worker(gpus: Any, threads: int) -> None:
-    """Pin this worker process (and the kernels it starts) to one GPU from the shared queue, and give
-    its kernels ``threads`` BLAS/OpenMP threads (unless the caller set them) so that parallel
-    notebooks do not oversubscribe the cores."""
-    for variable in THREAD_VARIABLES:
-        os.environ.setdefault(variable, str(threads))
+def _init_worker(gpus: Any, threads: dict[str, str]) -> None:
+    """Pin this worker process (and the kernels it starts) to one GPU from the shared queue, and set
+    its kernels' BLAS/OpenMP threads (unless the caller set them) so that parallel notebooks do not
+    oversubscribe the cores."""
+    for variable, value in threads.items():
+        os.environ.setdefault(variable, value)
     if gpus is not None:
         gpu = gpus.get()
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
@@ -176,7 +175,7 @@ def run_notebooks(tasks: list[Task], *, profile: str, device: str = "auto", work
             for index in range(workers):
                 queue.put(gpus[index % len(gpus)])
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(queue, max(1, (os.cpu_count() or 1) // workers))) as pool:
+                                 initargs=(queue, thread_limits(workers))) as pool:
             futures = {pool.submit(run_one, task, profile, device, parameters, out, timeout): task for task in tasks}
             for future in as_completed(futures):
                 task = futures[future]

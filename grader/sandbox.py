@@ -121,6 +121,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def thread_limits(workers: int) -> dict[str, str]:
+    """BLAS/OpenMP thread counts that give each of ``workers`` parallel kernels its share of the cores."""
+    threads = str(max(1, available_cores() // max(1, workers)))
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+
 def worker_slots(workers: int | None = None, gpus: list[str] | None = None) -> list[dict[str, str]]:
     """Environment additions of each worker slot; the number of slots is the number of workers.
 
@@ -132,11 +138,8 @@ def worker_slots(workers: int | None = None, gpus: list[str] | None = None) -> l
     if gpus:
         count = workers or len(gpus)
         return [{"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)]} for i in range(count)]
-    cores = available_cores()
-    count = workers or cores
-    threads = str(max(1, cores // count))
-    return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-            for _ in range(count)]
+    count = workers or available_cores()
+    return [{"CUDA_VISIBLE_DEVICES": "", **thread_limits(count)} for _ in range(count)]
 
 
 def default_memory_limit(workers: int) -> int:

@@ -33,6 +33,7 @@ import pytest
 from grader import cells
 from grader.assignments import notebooks_in
 from grader.execute import execute_notebook
+from grader.sandbox import thread_limits
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIRS = ("lectures", "solutions")
@@ -46,10 +47,8 @@ pytestmark = pytest.mark.notebook
 
 # Kernels inherit this process's environment: with ``pytest -n N`` give each one its share of the
 # cores, or N kernels each running torch on every core slow one another down several times over.
-for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(
-        _variable, str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
-    )
+for _variable, _value in thread_limits(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))).items():
+    os.environ.setdefault(_variable, _value)
 
 
 def discover() -> list[Path]:
