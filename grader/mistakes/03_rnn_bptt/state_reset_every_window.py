@@ -1,0 +1,18 @@
+# Mistake: starts every window from a zero state, so the model never sees context across windows
+# Replaces: train_tbptt
+# Loses: test_train_tbptt
+def train_tbptt(model, streams, optimizer, seq_len, max_norm):
+    model.train()
+    total, count = 0.0, 0
+    for start in range(0, streams.size(1) - 1, seq_len):
+        end = min(start + seq_len, streams.size(1) - 1)
+        inputs, targets = streams[:, start:end], streams[:, start + 1:end + 1]
+        logits, _ = model(inputs, None)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        total += loss.item() * targets.numel()
+        count += targets.numel()
+    return total / count
