@@ -1,5 +1,7 @@
 """Helpers shared by the course notebooks: data, corpora, devices, profiles, seeding, training and plots."""
 
 __all__ = [
-    "corpus", "data", "device", "display", "embedding_models", "gradcheck", "plots", "profiles", "seeding", "training", "word2vec", "wordvectors",
+    "cell_models", "charlm", "corpus", "data", "device", "display", "echo_state", "embedding_models", "gradcheck",
+    "gradient_flow", "hidden_units", "plots", "profiles", "rnn_basics", "seeding", "sequence_tasks", "training",
+    "word2vec", "wordvectors",
 ]

@@ -10,6 +10,7 @@ evaluation, training and sampling code serves both.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -53,6 +54,30 @@ class CharVocabulary:
     def decode(self, ids) -> str:
         """The text of a sequence of ids (a list or a 1-D tensor)."""
         return "".join(self.chars[int(i)] for i in ids)
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a text: runs of letters and apostrophes, case kept (``"Thou'rt"`` is one word)."""
+    return re.findall(r"[A-Za-z']+", text)
+
+
+def known_word_share(generated: str, known_words: set[str]) -> float:
+    """The share of the words of ``generated`` that are in ``known_words`` (0 when it has no words).
+
+    A rough measure of sampled text: with ``known_words = set(words_of(train_text))`` it tells how
+    much of what a model writes is spelt like the training text.
+    """
+    words = words_of(generated)
+    return sum(word in known_words for word in words) / len(words) if words else 0.0
+
+
+def unigram_cross_entropy(train_ids: torch.Tensor, valid_ids: torch.Tensor, vocab_size: int,
+                          smoothing: float = 0.0) -> float:
+    """Nats per character on ``valid_ids`` of a model that ignores context: the character frequencies of
+    ``train_ids`` (both 1-D), with ``smoothing`` added to every count (a character unseen in training
+    gets infinite loss without it)."""
+    counts = torch.bincount(train_ids, minlength=vocab_size).double() + smoothing  # (V,)
+    return float(-(counts / counts.sum()).log()[valid_ids].mean())
 
 
 def split_by_position(sequence, train_fraction: float = 0.9):
@@ -157,6 +182,34 @@ def evaluate(model: nn.Module, streams: torch.Tensor, seq_len: int, device: torc
     return total / count
 
 
+def tbptt_step(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    state,
+    optimizer: torch.optim.Optimizer,
+    max_norm: float | None,
+    *,
+    step_when_finite_only: bool = False,
+):
+    """One truncated-BPTT update on a window: ``inputs``/``targets`` ``(B, T)``, ``state`` from the last window.
+
+    The state is detached before use, the mean cross-entropy back-propagated, the gradient clipped
+    to global norm ``max_norm`` (``None``: not clipped) and the optimizer stepped (unless
+    ``step_when_finite_only`` and the loss or norm is not finite). Returns the loss (nats/char), the
+    gradient norm before clipping and the state to carry into the next window.
+    """
+    logits, state = model(inputs, detach_state(state))
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = float(nn.utils.clip_grad_norm_(model.parameters(), math.inf if max_norm is None else max_norm))
+    loss_value = float(loss.detach())
+    if not step_when_finite_only or (math.isfinite(loss_value) and math.isfinite(norm)):
+        optimizer.step()
+    return loss_value, norm, state
+
+
 @dataclass
 class LanguageModelHistory:
     """Mean training loss of each epoch, validation loss after each epoch (nats/char) and time spent."""
@@ -196,14 +249,8 @@ def fit_tbptt(
         bar = tqdm(chunks(streams, seq_len), total=steps, desc=f"{desc} {epoch + 1}/{epochs}",
                    disable=not progress, leave=False)
         for inputs, targets in bar:
-            logits, state = model(inputs, detach_state(state))
-            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if max_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            optimizer.step()
-            total += float(loss.detach()) * targets.numel()
+            loss, _, state = tbptt_step(model, inputs, targets, state, optimizer, max_norm)
+            total += loss * targets.numel()
             count += targets.numel()
             bar.set_postfix(loss=f"{total / count:.3f}", refresh=False)
         history.train_losses.append(total / count)

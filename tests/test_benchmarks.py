@@ -15,3 +15,19 @@ def test_naive_bayes_benchmark_runs_and_agrees(repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "ours/sklearn" in result.stdout
     assert "predictions identical on 100.0%" in result.stdout
+
+
+def test_rnn_speed_benchmark_runs_and_gradients_agree(repo: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(repo / "benchmarks/rnn_speed.py"), "--batch", "3", "--seq", "5", "--input", "4",
+         "--hidden", "6", "--repeats", "1", "--device", "cpu", "--threads", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "ours/nn.RNN" in result.stdout and "numpy/autograd" in result.stdout
+    timed = [line.split() for line in lines if line.startswith("cpu ")]
+    assert [row[1] for row in timed] == ["forward", "forward+backward"]
+    assert all(float(row[-1]) > 0 for row in timed)  # the ratio column
+    assert any(line.startswith("hidden states agree") for line in lines)
+    assert any(line.startswith("gradients agree (W_xh, W_hh, b, x, h0)") for line in lines)

@@ -16,9 +16,12 @@ from nlpcourse.charlm import (
     detach_state,
     evaluate,
     fit_tbptt,
+    known_word_share,
     load_shakespeare,
     sample,
     split_by_position,
+    unigram_cross_entropy,
+    words_of,
 )
 
 CPU = torch.device("cpu")
@@ -143,3 +146,20 @@ def test_sample_is_seeded_and_follows_a_sharp_model() -> None:
         sample(model, vocabulary, "ab", 3, temperature=0.0)
     with pytest.raises(ValueError, match="prefix"):
         sample(model, vocabulary, "", 3)
+
+
+def test_known_word_share_counts_words_spelt_as_in_a_reference() -> None:
+    assert words_of("Thou'rt here,\nMY lord.") == ["Thou'rt", "here", "MY", "lord"]
+    known = set(words_of("thou art my lord"))
+    assert known_word_share("my lord, thou zzz", known) == 0.75
+    assert known_word_share("  ,;  ", known) == 0.0
+
+
+def test_unigram_cross_entropy_is_the_context_free_baseline(text: str) -> None:
+    vocabulary = CharVocabulary.from_text(text)
+    train, valid = split_by_position(vocabulary.encode(text))
+    assert math.isclose(unigram_cross_entropy(train, valid, len(vocabulary)), 3.3473, abs_tol=1e-4)
+    assert math.isclose(unigram_cross_entropy(train, train, len(vocabulary)), 3.3091, abs_tol=1e-4)  # the entropy
+    unseen = torch.tensor([0, 0, 1])
+    assert math.isinf(unigram_cross_entropy(unseen, torch.tensor([2]), 3))
+    assert math.isclose(unigram_cross_entropy(unseen, torch.tensor([2]), 3, smoothing=1.0), math.log(6))

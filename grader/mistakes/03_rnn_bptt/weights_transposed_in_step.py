@@ -1,12 +1,6 @@
 # Mistake: multiplies by W_hh instead of its transpose, which only agrees when W_hh is symmetric
-# Replaces: rnn_step
+# Replaces: rnn_step_forward
 # Loses: test_rnn_step_forward, test_rnn_step_backward, test_rnn_forward, test_rnn_backward
 def rnn_step_forward(x, h_prev, W_xh, W_hh, b):
     h_next = np.tanh(x @ W_xh.T + h_prev @ W_hh + b)
     return h_next, (x, h_prev, W_xh, W_hh, h_next)
-
-
-def rnn_step_backward(dh_next, cache):
-    x, h_prev, W_xh, W_hh, h_next = cache
-    da = dh_next * (1.0 - h_next ** 2)
-    return da @ W_xh, da @ W_hh, da.T @ x, da.T @ h_prev, da.sum(axis=0)
