@@ -2,6 +2,6 @@
 
 __all__ = [
     "cell_models", "charlm", "corpus", "data", "device", "display", "echo_state", "embedding_models", "gradcheck",
-    "gradient_flow", "hidden_units", "plots", "profiles", "rnn_basics", "seeding", "sequence_tasks", "training",
+    "gradient_flow", "gru_variants", "hidden_units", "plots", "profiles", "rnn_basics", "seeding", "sequence_tasks", "training",
     "word2vec", "wordvectors",
 ]

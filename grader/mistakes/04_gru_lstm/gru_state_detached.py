@@ -1,0 +1,11 @@
+# Mistake: detaches the previous state inside the step, so no gradient flows back through time
+# Replaces: gru_cell
+# Loses: test_gru_cell, test_adding_problem
+def gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    h = h.detach()
+    input_r, input_z, input_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=-1)
+    state_r, state_z, state_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=-1)
+    r = torch.sigmoid(input_r + state_r)
+    z = torch.sigmoid(input_z + state_z)
+    n = torch.tanh(input_n + r * state_n)
+    return (1 - z) * n + z * h
