@@ -21,13 +21,12 @@
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
+
+from recurrent_timing import chosen_devices, median_seconds, recurrent_arguments
 
 
 def loop_rnn(
@@ -71,19 +70,6 @@ def numpy_bptt(
         dh_next = da @ W_hh
     return {"W_xh": dW_xh, "W_hh": dW_hh, "b": db, "x": dx, "h0": dh_next}
 
-
-def median_seconds(work: Callable[[], object], repeats: int, device: torch.device) -> float:
-    """Median wall-clock seconds of ``repeats`` calls after one warm-up call, waiting for the GPU if any."""
-    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    work()
-    times = []
-    for _ in range(repeats):
-        synchronize()
-        started = time.perf_counter()
-        work()
-        synchronize()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def reference_rnn(W_xh: torch.Tensor, W_hh: torch.Tensor, b: torch.Tensor) -> nn.RNN:
@@ -183,32 +169,16 @@ def bptt_check(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=64, help="sequences per batch (B)")
-    parser.add_argument("--seq", type=int, default=100, help="time steps (T)")
-    parser.add_argument("--input", type=int, default=64, help="input size (I), e.g. an embedding dimension")
-    parser.add_argument("--hidden", type=int, default=256, help="hidden size (H)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement (median)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                        help="auto: the CPU, and CUDA too when a GPU is visible")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = recurrent_arguments(__doc__)
     args = parser.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    # True float32 on both sides: cuDNN's RNN would otherwise use TF32 matrix products on recent GPUs.
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda was asked for, but no CUDA GPU is visible")
-    devices = {"cpu": ["cpu"], "cuda": ["cuda"], "auto": ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])}
+    devices = chosen_devices(parser, args)
 
     print(f"B={args.batch} T={args.seq} I={args.input} H={args.hidden}, float32, "
           f"{torch.get_num_threads()} CPU thread(s), median of {args.repeats}")
     print(f"{'device':<8}{'pass':<20}{'ours (ms)':>12}{'nn.RNN (ms)':>14}{'ours/nn.RNN':>14}")
-    for name in devices[args.device]:
-        for device, step, ours, theirs in speed_rows(args, torch.device(name)):
-            print(f"{device:<8}{step:<20}{ours * 1e3:>12.2f}{theirs * 1e3:>14.2f}{ours / theirs:>14.2f}")
+    for device in devices:
+        for device_name, step, ours, theirs in speed_rows(args, device):
+            print(f"{device_name:<8}{step:<20}{ours * 1e3:>12.2f}{theirs * 1e3:>14.2f}{ours / theirs:>14.2f}")
     print("hidden states agree: the loop and nn.RNN give the same h_t (allclose) on every device above")
     bptt_check(args)
 

@@ -31,3 +31,21 @@ def test_rnn_speed_benchmark_runs_and_gradients_agree(repo: Path) -> None:
     assert all(float(row[-1]) > 0 for row in timed)  # the ratio column
     assert any(line.startswith("hidden states agree") for line in lines)
     assert any(line.startswith("gradients agree (W_xh, W_hh, b, x, h0)") for line in lines)
+
+
+def test_recurrent_cells_benchmark_runs_and_outputs_agree(repo: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(repo / "benchmarks/recurrent_cells.py"), "--batch", "3", "--seq", "5", "--input", "4",
+         "--hidden", "6", "--repeats", "1", "--device", "cpu", "--threads", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "hand/nn" in result.stdout and "script/nn" in result.stdout
+    timed = [line.split() for line in lines if line.startswith("cpu ")]
+    assert [(row[1], row[2]) for row in timed] == [
+        ("GRU", "forward"), ("GRU", "forward+backward"), ("LSTM", "forward"), ("LSTM", "forward+backward")]
+    assert all(float(row[6]) > 0 for row in timed)  # the hand/nn ratio column
+    scripted = not any(line.startswith("TorchScript skipped") for line in lines)
+    assert all((float(row[7]) > 0) if scripted else row[4] == "skipped" for row in timed)  # script/nn
+    assert any(line.startswith("outputs agree: the hand-written GRU and LSTM") for line in lines)
