@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import pytest
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from nlpcourse.charlm import CharLanguageModel, batchify, evaluate  # noqa: E402
-from nlpcourse.gated_experiments import (  # noqa: E402
+from nlpcourse.charlm import CharLanguageModel, batchify, evaluate
+from nlpcourse.gated_experiments import (
     BidirectionalCharModel,
     RecurrentRegressor,
     first_below,
@@ -26,15 +21,9 @@ from nlpcourse.gated_experiments import (  # noqa: E402
     train_adding_models,
     train_char_models,
 )
-from nlpcourse.sequence_tasks import ADDING_BASELINE_MSE, AddingHistory, adding_problem  # noqa: E402
+from nlpcourse.sequence_tasks import ADDING_BASELINE_MSE, AddingHistory, adding_problem
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_set_forget_bias_fills_only_the_forget_quarter_of_bias_ih() -> None:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from nlpcourse.charlm import CharLanguageModel, batchify  # noqa: E402
-from nlpcourse.gradient_flow import (  # noqa: E402
+from nlpcourse.charlm import CharLanguageModel, batchify
+from nlpcourse.gradient_flow import (
     fit_recording_gradients,
     hidden_gradient_norms,
     jacobian_norms_autograd,
@@ -28,12 +24,6 @@ from nlpcourse.gradient_flow import (  # noqa: E402
 )
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def generator(seed: int = 0) -> torch.Generator:

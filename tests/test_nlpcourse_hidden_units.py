@@ -1,24 +1,14 @@
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from nlpcourse.hidden_units import (  # noqa: E402
+from nlpcourse.hidden_units import (
     NEWLINE_MARK, plot_text_activations, text_features, text_grid, unit_correlations,
 )
 
 PASSAGE = "ROMEO:\nCall'd me, sir.\n\nJULIET:\nAy.\n"
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_text_features_by_hand() -> None:

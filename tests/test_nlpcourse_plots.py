@@ -1,21 +1,11 @@
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
-
-from nlpcourse import plots  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from nlpcourse import plots
 
 
 def test_confusion_matrix_cells_are_sklearn_counts() -> None:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import pytest
+import torch
+from matplotlib.patches import FancyBboxPatch
+from torch import nn
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from nlpcourse.rnn_basics import (RNN_PATTERNS, RNNPattern, RNNWeights, deep_rnn_forward,  # noqa: E402
+from nlpcourse.rnn_basics import (RNN_PATTERNS, RNNPattern, RNNWeights, deep_rnn_forward,
                                   draw_rnn_patterns, rnn_forward, rnn_step, weights_of)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def random_weights(hidden: int, inputs: int, generator: torch.Generator) -> RNNWeights:
