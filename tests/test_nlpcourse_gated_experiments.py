@@ -163,7 +163,8 @@ def test_format_table() -> None:
 
 
 def test_plots() -> None:
-    histories = {"a": AddingHistory([1, 2], [0.2, 0.1], [0.5, 1.0]), "b": AddingHistory([1, 2], [0.17, 0.16], [0.1, 0.2])}
+    histories = {"a": AddingHistory([1, 2], [0.2, 0.1], [0.5, 1.0]),
+                 "b": AddingHistory([1, 2], [0.17, 0.16], [0.1, 0.2])}
     ax = plot_adding_histories(histories, x="seconds", title="t")
     assert len(ax.get_lines()) == 3 and ax.get_yscale() == "log"
     assert ax.get_lines()[-1].get_ydata()[0] == pytest.approx(ADDING_BASELINE_MSE)
