@@ -127,6 +127,22 @@ def detach_state(state):
     return state.detach()
 
 
+def set_forget_bias(lstm: nn.LSTM, value: float) -> None:
+    """Fill the forget-gate part of ``bias_ih`` of every layer and direction of ``lstm`` with ``value``.
+
+    PyTorch orders an LSTM's gates ``i, f, g, o``, so rows ``H:2H`` of ``bias_ih_l*`` ``(4H,)`` belong to
+    the forget gate. The gate sees ``bias_ih + bias_hh``; ``bias_hh`` keeps its small random start
+    (uniform in ``+-1/sqrt(H)``), so ``value`` is the mean forget bias.
+    """
+    if not isinstance(lstm, nn.LSTM):
+        raise TypeError(f"set_forget_bias needs an nn.LSTM, not {type(lstm).__name__}")
+    size = lstm.hidden_size
+    with torch.no_grad():
+        for name, bias in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                bias[size:2 * size].fill_(value)
+
+
 class CharLanguageModel(nn.Module):
     """Embedding -> ``nn.RNN``/``nn.GRU``/``nn.LSTM`` -> linear read-out, one prediction per character."""
 
@@ -150,10 +166,7 @@ class CharLanguageModel(nn.Module):
         if forget_bias is not None:
             if cell != "lstm":
                 raise ValueError("forget_bias applies to the LSTM only")
-            for name, bias in self.recurrent.named_parameters():
-                if name.startswith("bias_ih"):  # gate order i, f, g, o: the second quarter is the forget gate
-                    with torch.no_grad():
-                        bias[hidden_size:2 * hidden_size].fill_(forget_bias)
+            set_forget_bias(self.recurrent, forget_bias)
 
     def hidden_states(self, inputs: torch.Tensor, state=None):
         """Top-layer hidden state at every step, ``(B, T, H)``, and the final state."""

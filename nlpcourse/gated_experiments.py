@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn import functional as F
 
-from nlpcourse.charlm import LanguageModelHistory, chunks, evaluate, fit_tbptt
+from nlpcourse.charlm import LanguageModelHistory, chunks, evaluate, fit_tbptt, set_forget_bias
 from nlpcourse.gradient_flow import hidden_gradient_norms, unroll_states
 from nlpcourse.seeding import seed_everything
 from nlpcourse.sequence_tasks import ADDING_BASELINE_MSE, AddingHistory, fit_adding
@@ -40,23 +40,6 @@ __all__ = [
 ]
 
 RECURRENT = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-
-
-def set_forget_bias(lstm: nn.LSTM, value: float) -> None:
-    """Fill the forget-gate part of ``bias_ih`` of every layer and direction of ``lstm`` with ``value``.
-
-    PyTorch orders an LSTM's gates ``i, f, g, o``, so rows ``H:2H`` of ``bias_ih_l*`` ``(4H,)`` belong to
-    the forget gate. The gate sees ``bias_ih + bias_hh``; ``bias_hh`` keeps its small random start
-    (uniform in ``+-1/sqrt(H)``), so ``value`` is the mean forget bias. This is what
-    ``CharLanguageModel(..., forget_bias=value)`` does.
-    """
-    if not isinstance(lstm, nn.LSTM):
-        raise TypeError(f"set_forget_bias needs an nn.LSTM, not {type(lstm).__name__}")
-    size = lstm.hidden_size
-    with torch.no_grad():
-        for name, bias in lstm.named_parameters():
-            if name.startswith("bias_ih"):
-                bias[size:2 * size].fill_(value)
 
 
 class RecurrentRegressor(nn.Module):
