@@ -3,5 +3,5 @@
 __all__ = [
     "brackets", "cell_models", "charlm", "corpus", "data", "device", "display", "echo_state", "embedding_models",
     "gated_experiments", "gradcheck", "gradient_flow", "gru_variants", "hidden_units", "plots", "profiles",
-    "rnn_basics", "seeding", "sequence_tasks", "training", "word2vec", "wordvectors",
+    "rnn_basics", "seeding", "seq2seq", "sequence_tasks", "training", "translation", "word2vec", "wordvectors",
 ]

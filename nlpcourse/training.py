@@ -41,6 +41,7 @@ def fit(
     epochs: int,
     device: torch.device,
     reduction: str = "mean",
+    max_norm: float | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     desc: str = "training",
     progress: bool = True,
@@ -48,9 +49,10 @@ def fit(
     """Train ``model`` for ``epochs`` passes over ``batches`` (a DataLoader or any re-iterable).
 
     ``loss_fn(model, batch)`` gets each batch already on ``device`` and returns the loss of every
-    example, shape ``(B,)``. Their ``"mean"`` or ``"sum"`` is back-propagated (``"sum"`` gives each
-    example the full learning rate, as word2vec's per-pair SGD does); ``scheduler.step()``, when
-    given, runs after every batch. The progress bar shows the running mean loss.
+    example, shape ``(N,)`` (one per sentence, or one per target token). Their ``"mean"`` or ``"sum"``
+    is back-propagated (``"sum"`` gives each example the full learning rate, as word2vec's per-pair
+    SGD does); gradients are clipped to total norm ``max_norm`` when it is given, and
+    ``scheduler.step()``, when given, runs after every batch. The progress bar shows the running mean loss.
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', not {reduction!r}")
@@ -65,6 +67,8 @@ def fit(
             loss = losses.sum() if reduction == "sum" else losses.mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if max_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
