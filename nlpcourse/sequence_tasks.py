@@ -44,6 +44,13 @@ def tokenize(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]", text.lower())
 
 
+def words_by_frequency(texts: Sequence[Sequence[str]], min_count: int = 1) -> list[str]:
+    """The distinct words of tokenized ``texts`` seen at least ``min_count`` times, most frequent first
+    (ties in alphabetical order): the order in which the course's vocabularies number words."""
+    counts = Counter(word for words in texts for word in words)
+    return sorted((word for word, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+
+
 @dataclass(frozen=True)
 class TokenVocabulary:
     """Id 0 is padding, id 1 stands for every word outside the vocabulary, then words by frequency."""
@@ -52,9 +59,7 @@ class TokenVocabulary:
 
     @classmethod
     def build(cls, texts: Sequence[list[str]], min_count: int = 2) -> TokenVocabulary:
-        counts = Counter(token for tokens in texts for token in tokens)
-        kept = sorted((word for word, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
-        return cls((PAD, UNKNOWN, *kept))
+        return cls((PAD, UNKNOWN, *words_by_frequency(texts, min_count)))
 
     def __len__(self) -> int:
         return len(self.words)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ import sacrebleu
 import torch
 
 from .data import verified_path
-from .sequence_tasks import pad_batch
+from .sequence_tasks import pad_batch, words_by_frequency
 
 PAIRS_FILE = "translation/eng-fra.txt.gz"
 MAX_WORDS = 10  # both sides shorter than this, as in the tutorial
@@ -95,9 +94,7 @@ class Vocabulary:
 
     @classmethod
     def build(cls, sentences: Sequence[str], min_count: int = 1) -> Vocabulary:
-        counts = Counter(word for sentence in sentences for word in sentence.split())
-        kept = sorted((word for word, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
-        return cls((PAD, BOS, EOS, UNKNOWN, *kept))
+        return cls((PAD, BOS, EOS, UNKNOWN, *words_by_frequency([s.split() for s in sentences], min_count)))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {word: i for i, word in enumerate(self.words)})
