@@ -11,11 +11,17 @@ al. 2015's memory networks).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
+import tarfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
-from .data import verified_path
+from .data import DataIntegrityError, sha256_of, verified_path
+from .download import BLOCK_SIZE, atomic_write, cache_dir, fetch
 
 TASKS = {
     1: "single-supporting-fact", 2: "two-supporting-facts", 3: "three-supporting-facts", 4: "two-arg-relations",
@@ -98,3 +104,131 @@ def load_task(task: int, split: str = "train", memory_size: int | None = 50) -> 
 def words(sentence: str) -> list[str]:
     """Lower-case words of a statement or question, without the final ``.`` or ``?``."""
     return re.findall(r"[a-z]+", sentence.lower())
+
+
+BABI_ARCHIVE_URL = "https://dl.fbaipublicfiles.com/babi/tasks_1-20_v1-2.tar.gz"
+# Other copies of the same archive, for ``url=``; any copy whose sha256 differs is refused.
+BABI_ARCHIVE_MIRRORS = (
+    "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz",
+    "https://s3.amazonaws.com/text-datasets/babi_tasks_1-20_v1-2.tar.gz",
+)
+# The archive's sha256 and size as published for the thespermwhale.com copy by Hugging Face's ``babi_qa`` loader
+# (see data/babi/PROVENANCE.md).
+BABI_ARCHIVE_SHA256 = "0364ebde659f14d11bc21744516c5ec49d3d06cb692733f66680771244998898"
+BABI_ARCHIVE_BYTES = 15_719_851
+_ARCHIVE_NAME = "tasks_1-20_v1-2.tar.gz"
+_ARCHIVE_FOLDER = "tasks_1-20_v1-2"
+
+
+def task_file_10k(task: int, split: str) -> str:
+    """The path of a task's 10k file inside the archive's ``tasks_1-20_v1-2/`` folder and in the cache."""
+    return "en-10k/" + Path(task_file(task, split)).name.removesuffix(".gz")
+
+
+def load_task_10k(task: int, split: str = "train", memory_size: int | None = 50, *, url: str = BABI_ARCHIVE_URL,
+                  cache: Path | None = None, sha256: str = BABI_ARCHIVE_SHA256) -> list[BabiQuestion]:
+    """Like ``load_task``, from the 10k version (10,000 training questions per task; the test files are
+    the 1k ones), downloaded once from ``url`` and kept in ``cache`` (``cache_dir()`` by default).
+    ``sha256`` is the archive's expected digest.
+
+    Raises:
+        DataIntegrityError: when the archive's sha256 is not the published one, or a file does not
+            match what was recorded or shipped (see ``fetch_task_10k``).
+        DownloadError: when the file is not cached yet and the archive cannot be downloaded.
+    """
+    with open(fetch_task_10k(task, split, url=url, cache=cache, sha256=sha256), encoding="utf-8") as lines:
+        return parse_babi(lines, memory_size)
+
+
+def fetch_task_10k(task: int, split: str = "train", *, url: str = BABI_ARCHIVE_URL, cache: Path | None = None,
+                   sha256: str = BABI_ARCHIVE_SHA256) -> Path:
+    """The cached, uncompressed 10k file of a task, ``<cache>/babi/en-10k/<name>.txt``.
+
+    A cached file is checked against the sha256 recorded next to it (``<name>.txt.sha256``) when it
+    was extracted, and used without the network. Otherwise the archive is downloaded from ``url`` into
+    the cache (once, for all tasks) and checked against ``sha256`` (the published digest by default);
+    the file is then extracted from it and its sha256 recorded. A test file must also be identical to
+    the shipped 1k test file. A cached file or archive that fails its check is removed from the cache.
+    """
+    name = task_file_10k(task, split)
+    folder = (cache if cache is not None else cache_dir()) / "babi"
+    path = folder / name
+    manifest = _manifest_of(path)
+    if path.is_file() and manifest.is_file():
+        _check_cached(path, manifest)
+        return path
+    archive = _verified_archive(folder / _ARCHIVE_NAME, url, sha256)
+    digest = _extract(archive, name, path, task_file(task, split) if split == "test" else None)
+    with atomic_write(manifest) as output:
+        output.write(f"{digest}  {path.name}\n".encode())
+    return path
+
+
+def _manifest_of(path: Path) -> Path:
+    """Where the sha256 of a cached file, recorded when it was extracted, is kept."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _check_cached(path: Path, manifest: Path) -> None:
+    """Raise ``DataIntegrityError`` and remove the file and its record when the file changed since extraction."""
+    recorded = manifest.read_text(encoding="utf-8").partition(" ")[0].strip()
+    actual = sha256_of(path)
+    if actual != recorded:
+        path.unlink()
+        manifest.unlink()
+        raise DataIntegrityError(
+            f"cached file {path} was changed: sha256 {actual}, recorded at extraction {recorded}; "
+            "it was removed, and the next load extracts it again"
+        )
+
+
+def _verified_archive(archive: Path, url: str, sha256: str) -> Path:
+    """The cached archive, downloaded from ``url`` first if absent; removed if its sha256 is not ``sha256``."""
+    if not archive.is_file():
+        fetch(url, archive)
+    actual = sha256_of(archive)
+    if actual != sha256:
+        archive.unlink()
+        raise DataIntegrityError(
+            f"the archive from {url} has sha256 {actual}, expected {sha256}; it was removed from the cache"
+        )
+    return archive
+
+
+def _extract(archive: Path, name: str, destination: Path, shipped: str | None) -> str:
+    """Write the archive's ``name`` to ``destination`` and return its sha256.
+
+    ``shipped`` is the 1k file under ``data/`` that the member must be identical to (the 10k test
+    files are the 1k ones), or ``None``; on a difference nothing is written and ``DataIntegrityError``
+    is raised.
+    """
+    expected = None if shipped is None else _uncompressed_sha256(shipped)
+    with atomic_write(destination) as output:
+        actual = _copy_member(archive, f"{_ARCHIVE_FOLDER}/{name}", output)
+        if expected is not None and actual != expected:
+            raise DataIntegrityError(
+                f"{name} in {archive} differs from the shipped data/{shipped}: sha256 {actual}, expected "
+                f"{expected}; it was not extracted"
+            )
+    return actual
+
+
+def _uncompressed_sha256(relative: str) -> str:
+    """The sha256 of the uncompressed content of a shipped ``.gz`` file, verified first."""
+    return hashlib.sha256(gzip.decompress(verified_path(relative).read_bytes())).hexdigest()
+
+
+def _copy_member(archive: Path, member: str, output: BinaryIO) -> str:
+    """Copy one file of a ``.tar.gz`` archive to ``output`` and return the sha256 of its content."""
+    digest = hashlib.sha256()
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            source = tar.extractfile(member)
+            if source is None:
+                raise KeyError(f"{member} is not a regular file")
+            for block in iter(lambda: source.read(BLOCK_SIZE), b""):
+                digest.update(block)
+                output.write(block)
+    except (KeyError, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataIntegrityError(f"cannot read {member} from {archive} ({error})") from None
+    return digest.hexdigest()
