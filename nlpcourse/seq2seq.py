@@ -434,15 +434,16 @@ class LengthBucket:
     bleu: float
 
 
-def bleu_by_source_length(model: nn.Module, pairs: Sequence[SentencePair], data: TranslationData, *,
-                          device: torch.device, edges: Sequence[int] = SOURCE_LENGTH_EDGES,
-                          **translate_options) -> dict[str, LengthBucket]:
+def bleu_by_source_length(hypotheses: Sequence[str], pairs: Sequence[SentencePair], *,
+                          edges: Sequence[int] = SOURCE_LENGTH_EDGES) -> dict[str, LengthBucket]:
     """BLEU per bucket of source word count (punctuation included), keyed ``"1-5"``, ``"6-7"``, ...
 
-    Bucket ``i`` holds the sources of ``edges[i]`` up to ``edges[i + 1] - 1`` words; sentences outside
-    every bucket are left out. Every pair is translated once, with ``translate_options`` as in :func:`translate`.
+    ``hypotheses`` are the translations of ``pairs``, in order (from :func:`translate`, so that a test
+    set is decoded once for its overall BLEU and its buckets). Bucket ``i`` holds the sources of
+    ``edges[i]`` up to ``edges[i + 1] - 1`` words; sentences outside every bucket are left out.
     """
-    hypotheses = translate(model, pairs, data, device=device, **translate_options)
+    if len(hypotheses) != len(pairs):
+        raise ValueError(f"{len(hypotheses)} translations for {len(pairs)} pairs")
     word_counts = [len(pair.source.split()) for pair in pairs]
     buckets = {}
     for low, high in zip(edges[:-1], edges[1:]):

@@ -318,12 +318,14 @@ def test_translate_and_bleu_run_end_to_end_on_real_pairs(data: TranslationData) 
     assert len(beam) == 6 and all(isinstance(sentence, str) for sentence in beam)
     score = bleu(model, pairs, data, device=CPU, beam_width=2, max_length=5)
     assert isinstance(score, float) and 0.0 <= score <= 100.0
-    buckets = bleu_by_source_length(model, pairs, data, device=CPU, max_length=5)
+    buckets = bleu_by_source_length(greedy, pairs)
     assert list(buckets) == ["1-5", "6-7", "8-9"]
     assert [bucket.sentences for bucket in buckets.values()] == [2, 2, 2]
     assert all(0.0 <= bucket.bleu <= 100.0 for bucket in buckets.values())
-    empty = bleu_by_source_length(model, pairs[:2], data, device=CPU, max_length=5)
+    empty = bleu_by_source_length(greedy[:2], pairs[:2])
     assert empty["1-5"].sentences == 2 and empty["8-9"].sentences == 0 and math.isnan(empty["8-9"].bleu)
+    with pytest.raises(ValueError, match="5 translations for 6 pairs"):
+        bleu_by_source_length(greedy[:5], pairs)
 
 
 def test_a_short_training_run_lowers_the_loss_per_token(data: TranslationData) -> None:
