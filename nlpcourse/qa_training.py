@@ -82,16 +82,20 @@ def predict(model: nn.Module, data: QATensors, *, device: torch.device,
     return all_logits, all_logits.argmax(1), torch.cat(attention) if attention else None
 
 
+def loss_and_error(model: nn.Module, data: QATensors, *, device: torch.device) -> tuple[float, float]:
+    """Mean cross-entropy per question and the share of questions answered wrongly, from one pass."""
+    logits, predicted, _ = predict(model, data, device=device)
+    return float(F.cross_entropy(logits, data.answers)), float((predicted != data.answers).float().mean())
+
+
 def error_rate(model: nn.Module, data: QATensors, *, device: torch.device) -> float:
     """The share of questions answered wrongly."""
-    _, predicted, _ = predict(model, data, device=device)
-    return float((predicted != data.answers).float().mean())
+    return loss_and_error(model, data, device=device)[1]
 
 
 def mean_loss(model: nn.Module, data: QATensors, *, device: torch.device) -> float:
     """Mean cross-entropy per question."""
-    logits, _, _ = predict(model, data, device=device)
-    return float(F.cross_entropy(logits, data.answers))
+    return loss_and_error(model, data, device=device)[0]
 
 
 def attention_on_support(attention: torch.Tensor, supporting: Sequence[tuple[int, ...]], hop: int = 0) -> float:
@@ -145,8 +149,9 @@ def train_qa(model: nn.Module, data: TaskData, settings: QATrainingSettings, *, 
                   reduction="sum" if settings.optimizer == "sgd" else "mean", max_norm=settings.max_norm,
                   progress=False)
         history.train_loss.append(run.epoch_losses[0])
-        history.valid_loss.append(mean_loss(model, data.valid, device=device))
-        history.valid_error.append(error_rate(model, data.valid, device=device))
+        valid_loss, valid_error = loss_and_error(model, data.valid, device=device)
+        history.valid_loss.append(valid_loss)
+        history.valid_error.append(valid_error)
         if linear and len(history.valid_loss) > 1 and history.valid_loss[-1] >= history.valid_loss[-2]:
             linear = model.linear_start = False
             history.linear_start_ended = epoch + 1
