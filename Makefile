@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUILD  := $(CURDIR)/build
 JOBS   ?= 2
+EXECUTOR ?= local
 
 # Keep Jupyter, IPython and matplotlib state inside build/ so nothing is written to $HOME.
 export JUPYTER_RUNTIME_DIR := $(BUILD)/jupyter/runtime
@@ -25,7 +26,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 demo: setup
-	$(PY) -m grader demo
+	$(PY) -m grader demo --executor $(EXECUTOR)
 
 test: setup
 	$(PY) -m pytest -n $(JOBS)

@@ -24,7 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def skip_slow_optional_imports() -> None:
+    """jsonschema (under nbformat) imports the optional ``rfc3987_syntax`` for IRI format checks; it
+    compiles a grammar at import, about a second per process. Notebooks never need those checks."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # None: "import rfc3987_syntax" raises ImportError
+
+
 def main(argv: list[str] | None = None) -> int:
+    skip_slow_optional_imports()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

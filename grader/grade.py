@@ -116,6 +116,22 @@ def prepare_for_grading(nb: nbformat.NotebookNode, why_not_run: str) -> list[str
     return never_ran
 
 
+def failed_tests(nb: nbformat.NotebookNode, names: set[str]) -> dict[str, str]:
+    """``grade_id -> exception name`` of the tests among ``names`` that ran and raised, in notebook order.
+
+    Only the exception's name: its message may quote a hidden test's expected value.
+    """
+    failed: dict[str, str] = {}
+    for cell in nb.cells:
+        name = nbs.grade_id(cell)
+        if name not in names or not nbs.is_test_cell(cell) or name in failed:
+            continue
+        errors = [o.get("ename", "") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors and errors[0] != NOT_RUN_ENAME:
+            failed[name] = errors[0]
+    return failed
+
+
 def grade(workspace: Workspace, student: str) -> None:
     """nbgrader autograde of ``executed/<student>`` into the real gradebook (raises NbgraderError)."""
     from nbgrader.converters import Autograde

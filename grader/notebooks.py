@@ -30,12 +30,17 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise NotebookReadError(f"not a notebook: the file is not UTF-8 text ({exc.reason})") from exc
+    if not text.strip():
+        raise NotebookReadError("not a notebook: the file is empty")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookReadError(
             f"not a notebook: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
         ) from exc
+    if isinstance(data, dict) and data.get("nbformat", 4) != 4:
+        raise NotebookReadError(f"not a notebook in format 4 (this file is nbformat {data.get('nbformat')}): "
+                                "open it in JupyterLab and save it again")
     if not isinstance(data, dict) or "cells" not in data:
         raise NotebookReadError("not a notebook: the JSON has no 'cells' list")
     try:

@@ -1,11 +1,12 @@
-"""Basic sandboxing for running student code: scrubbed environment, resource limits, GPU pinning.
+"""Sandboxing for running student code: scrubbed environment, resource limits, GPU pinning.
 
 The grader runs each submission in a fresh worker process; the worker scrubs its environment and
 lowers its resource limits before it starts the Jupyter kernel, so the kernel (and anything the
-student's code starts) inherits both. What this does not give: network isolation and a memory cap
-enforced by the kernel of the OS (RLIMIT_AS breaks torch, which reserves huge address ranges);
-memory is instead watched from outside (see :mod:`grader.batch`). A container or cgroup around
-``course autograde`` adds those where a machine allows it.
+student's code starts) inherits both; :mod:`grader.isolation` then takes the network away and
+hides the solutions and the grading area where the OS allows it. Memory, process count and disk
+use are watched from outside (see :mod:`grader.batch`): RLIMIT_AS would break torch, which
+reserves huge address ranges, and RLIMIT_NPROC counts every thread of the user, so it is only a
+backstop. A container or cgroup around ``course autograde`` adds hard caps where a machine allows.
 """
 
 from __future__ import annotations
@@ -27,16 +28,45 @@ class Limits:
 
     cpu_seconds:   RLIMIT_CPU of the kernel (CPU time summed over its threads, so generous).
     file_size:     RLIMIT_FSIZE, the largest file the student's code may write.
-    processes:     RLIMIT_NPROC; Linux counts every thread of the user, so it only stops fork bombs.
+    processes:     processes the kernel may start; with more, all of them are killed. RLIMIT_NPROC is
+                   set to the user's current count plus ``NPROC_HEADROOM`` as a backstop.
     memory:        resident memory of the kernel and its children; above it the kernel is killed.
+    disk:          bytes under the submission's folder (its working directory, HOME and TMPDIR).
+    output_bytes:  output kept in the executed notebook; the rest is dropped.
     wall_seconds:  whole-notebook wall clock; ``None`` = cell timeout x code cells + start-up margin.
     """
 
     cpu_seconds: int | None = 4 * 3600
-    file_size: int | None = 2 * GiB
-    processes: int | None = 8192
+    file_size: int | None = 1 * GiB
+    processes: int | None = 256
     memory: int | None = None
+    disk: int | None = 2 * GiB
+    output_bytes: int = 10 << 20
     wall_seconds: float | None = None
+
+
+NPROC_HEADROOM = 2048
+
+
+def _nproc_backstop(processes: int | None) -> int | None:
+    """RLIMIT_NPROC for a kernel allowed ``processes`` processes: what the user runs now plus headroom."""
+    tasks = None if processes is None else _user_tasks()
+    return None if tasks is None else tasks + max(NPROC_HEADROOM, 4 * processes)
+
+
+def _user_tasks() -> int | None:
+    """Threads that the current user runs on this machine (what RLIMIT_NPROC counts); None if unknown."""
+    try:
+        import psutil
+
+        uid = os.getuid()
+        total = 0
+        for process in psutil.process_iter(["uids", "num_threads"]):
+            if process.info["uids"] and process.info["uids"].real == uid:
+                total += process.info["num_threads"] or 1
+        return total
+    except Exception:
+        return None
 
 
 def apply_limits(limits: Limits) -> None:
@@ -44,7 +74,7 @@ def apply_limits(limits: Limits) -> None:
     wanted = {
         resource.RLIMIT_CPU: limits.cpu_seconds,
         resource.RLIMIT_FSIZE: limits.file_size,
-        getattr(resource, "RLIMIT_NPROC", None): limits.processes,
+        getattr(resource, "RLIMIT_NPROC", None): _nproc_backstop(limits.processes),
     }
     for which, value in wanted.items():
         if which is None or value is None:
@@ -151,3 +181,19 @@ def default_memory_limit(workers: int) -> int:
     except Exception:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return max(GiB, int(total * 0.8) // max(1, workers))
+
+
+def course_sandbox_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Folders of this machine's course checkout that student code must not see, and must not change.
+
+    Hidden: the solutions, the known-wrong implementations, the git history (it holds the
+    solutions too), ``grading/`` and ``build/`` (gradebooks, every student's files, the demo
+    class). Read-only: the whole checkout (the course package, its data, the virtual environment
+    inside it), so one submission cannot change what the next one imports or reads.
+    """
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").exists():  # installed, not a checkout: nothing of the course to hide
+        return (), ()
+    hidden = [root / name for name in ("solutions", ".git", "grading", "build")] + [root / "grader" / "mistakes"]
+    read_only = [root, *([Path(os.environ["NLPCOURSE_DATA"])] if os.environ.get("NLPCOURSE_DATA") else [])]
+    return tuple(map(str, hidden)), tuple(map(str, read_only))

@@ -1,4 +1,5 @@
-"""Step 2, sanitize: restore the locked and hidden test cells, clear outputs, detect tampering.
+"""Step 2, sanitize: restore the locked and hidden test cells, clear outputs, detect tampering,
+and add the guard cells that catch monkeypatched test helpers (:mod:`grader.guard`).
 
 nbgrader does the restoring: ``autograde`` with execution disabled, run against a SCRATCH gradebook
 into a scratch folder (its scores are meaningless, since nothing ran, and never reach the real
@@ -9,6 +10,7 @@ submitted locked or graded cell is compared, by grade_id, with the notebook stud
 
 from __future__ import annotations
 
+import copy
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import guard
 from grader import notebooks as nbs
 from grader.cells import source_changed
 from grader.workspace import NbgraderError, Workspace
@@ -73,15 +76,59 @@ def find_tampering(submitted: nbformat.NotebookNode, released: nbformat.Notebook
     for name, copies in submitted_cells.items():
         if name not in released_cells and any(nbs.is_graded(c) or nbs.is_locked(c) for c in copies):
             problems.append(f"{name}: graded or locked cell that the released notebook does not have")
+    problems += [f"{name}: moved out of its place among the graded cells" for name in moved_cells(submitted, released)]
     return problems
 
 
+def moved_cells(submitted: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
+    """grade_ids of the cells a student moved: the fewest cells whose removal leaves the released order.
+
+    That is every cell outside a longest subsequence of the submitted order that keeps the
+    released order; cells nbgrader knows (solution, graded, locked) are compared by first copy.
+    """
+    position = {name: index for index, name in enumerate(nbs.cells_by_grade_id(released))}
+    order = list(dict.fromkeys(name for cell in submitted.cells if (name := nbs.grade_id(cell)) in position))
+    ranks = [position[name] for name in order]
+    best: list[list[int]] = []  # best[i]: a longest increasing run of ranks ending at i (O(n^2), n is small)
+    for i, rank in enumerate(ranks):
+        before = [best[j] for j in range(i) if ranks[j] < rank]
+        best.append(max(before, key=len, default=[]) + [i])
+    kept = set(max(best, key=len, default=[]))
+    return [name for i, name in enumerate(order) if i not in kept]
+
+
 def _strip_unknown_ids(nb: nbformat.NotebookNode, known: set[str]) -> None:
-    """Drop nbgrader metadata of cells the gradebook does not know (nbgrader would choke on them)."""
+    """Drop nbgrader metadata of cells the gradebook does not know, and of every copy of a cell but
+    the first (nbgrader stops with a KeyError on either, nbgrader#1941). The copies still run."""
+    seen: set[str] = set()
     for cell in nb.cells:
         name = nbs.grade_id(cell)
-        if name and name not in known:
+        if name and (name not in known or name in seen):
             cell.metadata.pop("nbgrader", None)
+        seen.add(name)
+
+
+def _restore_protected(nb: nbformat.NotebookNode, released: nbformat.NotebookNode) -> None:
+    """Put back, in place, the locked and graded cells a student deleted or retyped, as released.
+
+    A deleted cell goes back right after the cell that preceded it in the released notebook (or
+    first). nbgrader's own ``add_missing_cells`` fails when the neighbour it looks for is not a
+    cell it knows, and it keeps a retyped cell's new type.
+    """
+    present = {nbs.grade_id(cell): index for index, cell in enumerate(nb.cells) if nbs.grade_id(cell)}
+    previous = None
+    for original in released.cells:
+        name = nbs.grade_id(original)
+        if not name:
+            continue
+        protected = nbs.is_locked(original) or nbs.is_graded(original)
+        if protected and name in present and nb.cells[present[name]].cell_type != original.cell_type:
+            nb.cells[present[name]] = copy.deepcopy(original)
+        elif protected and name not in present:
+            at = present[previous] + 1 if previous in present else 0
+            nb.cells.insert(at, copy.deepcopy(original))
+            present = {nbs.grade_id(cell): index for index, cell in enumerate(nb.cells) if nbs.grade_id(cell)}
+        previous = name
 
 
 def sanitize(workspace: Workspace, student: str, submission: Path, released: nbformat.NotebookNode) -> Sanitized:
@@ -92,6 +139,7 @@ def sanitize(workspace: Workspace, student: str, submission: Path, released: nbf
         return Sanitized(student, None, error=str(exc))
     tampering = find_tampering(nb, released)
     _strip_unknown_ids(nb, set(nbs.cells_by_grade_id(released)))
+    _restore_protected(nb, released)
 
     staged = workspace.scratch_input(student)
     staged.parent.mkdir(parents=True, exist_ok=True)
@@ -108,19 +156,19 @@ def sanitize(workspace: Workspace, student: str, submission: Path, released: nbf
         )
     except NbgraderError as exc:
         return Sanitized(student, None, tampering, error=f"nbgrader could not sanitize the notebook: {exc}")
-    _give_cells_ids(workspace.sanitized(student))
+    _finish(workspace.sanitized(student))
     return Sanitized(student, workspace.sanitized(student), tampering)
 
 
-def _give_cells_ids(path: Path) -> None:
-    """Cells nbgrader puts back carry no ``id``, which nbformat warns about on every later read."""
+def _finish(path: Path) -> None:
+    """Give the cells nbgrader put back an ``id`` (nbformat warns about every cell without one on
+    each later read) and add the guard cells that catch monkeypatched test helpers."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nb = nbformat.read(path, as_version=4)
-    missing = [cell for cell in nb.cells if not cell.get("id")]
-    if not missing:
-        return
-    for cell in missing:
-        cell["id"] = uuid.uuid4().hex[:8]
+    for cell in nb.cells:
+        if not cell.get("id"):
+            cell["id"] = uuid.uuid4().hex[:8]
+    guard.protect(nb)
     path.chmod(0o644)
     nbformat.write(nb, path)

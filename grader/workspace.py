@@ -119,6 +119,14 @@ class Workspace:
     def autograded(self, student: str) -> Path:
         return self._nb("autograded", student)
 
+    def run_notebook(self, student: str) -> Path:
+        """The notebook as the kernel left it (before grading adjusts it), kept to resume a batch."""
+        return self.workdir / "runs" / f"{student}.ipynb"
+
+    def run_record(self, student: str) -> Path:
+        """What executing ``run_notebook`` gave, and the hash of what was executed."""
+        return self.workdir / "runs" / f"{student}.json"
+
     def result_file(self, student: str) -> Path:
         return self.workdir / "results" / f"{student}.json"
 

@@ -49,3 +49,20 @@ def test_recurrent_cells_benchmark_runs_and_outputs_agree(repo: Path) -> None:
     scripted = not any(line.startswith("TorchScript skipped") for line in lines)
     assert all((float(row[7]) > 0) if scripted else row[4] == "skipped" for row in timed)  # script/nn
     assert any(line.startswith("outputs agree: the hand-written GRU and LSTM") for line in lines)
+
+
+def test_autograde_throughput_benchmark_times_every_method_and_scores_agree(repo: Path) -> None:
+    methods = ["nbgrader", "local", "dask"]
+    result = subprocess.run(
+        [sys.executable, str(repo / "benchmarks/autograde_throughput.py"), "--students", "3",
+         "--methods", ",".join(methods)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("machine: ")
+    rows = [line.split() for line in lines if line.split() and line.split()[0] in methods]
+    assert [row[0] for row in rows] == methods
+    assert all(float(value) > 0 for row in rows for value in row[1:4])  # seconds, submissions/min, speed-up
+    assert float(rows[0][3]) == 1.0  # the first method is the reference of the speed-up column
+    assert "scores agree on 3 of 3 submissions" in lines
