@@ -25,6 +25,7 @@ import hashlib
 import json
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -252,9 +253,10 @@ def _grade_class(workspace: Workspace, submissions: dict[str, Path], *, profile:
     limits = limits or Limits(memory=default_memory_limit(executor.size))
     parameters = {"PROFILE": profile, "DEVICE": device, "SEED": seed}
     hidden, read_only = course_sandbox_paths()
-    hidden = (*hidden, str(workspace.workdir), str(workspace.solution_dir.parent))
+    hidden = tuple(dict.fromkeys((*hidden, str(workspace.workdir), str(workspace.solution_dir.parent))))
     log(executor.describe())
-    log(describe(probe(IsolationPlan(hidden=tuple(map(Path, hidden)), read_only=tuple(map(Path, read_only))))))
+    # each kernel also sees the temporary folder empty but for its own job folder (grader.batch)
+    log(describe(probe(IsolationPlan(hidden=(*hidden, tempfile.gettempdir()), read_only=read_only))))
 
     writer = FeedbackWriter()
     grades: dict[str, StudentGrade] = {}
