@@ -8,8 +8,8 @@ command in a subprocess of its own, so every timing includes process start-up:
             nbgrader settings, ``source/<A>/`` copied from ``solutions/<A>/``, released with
             ``nbgrader generate_assignment``): nbgrader executes the notebooks one after the other
             and injects no parameters, so its copies of the source and of every submission say
-            ``PROFILE = "smoke"`` in their parameters cell.
-  local     ``course autograde <A> --profile smoke --workers W`` after ``course collect``.
+            ``PROFILE = "<profile>"`` in their parameters cell.
+  local     ``course autograde <A> --profile <profile> --workers W`` after ``course collect``.
   dask      the same with ``--executor dask``: a local Dask cluster of W worker processes.
 
 Only the grading command is timed (not the set-up, ``generate_assignment`` or ``course collect``);
@@ -19,9 +19,13 @@ every student the same total (ours from ``grades.csv``, nbgrader's from its grad
 when they differ. Jupyter, IPython and matplotlib state lives in the temporary folder.
 
     .venv/bin/python benchmarks/autograde_throughput.py [--students 40] [--workers 2]
-        [--methods nbgrader,local,dask] [--assignment 01_bow_naive_bayes] [--cell-timeout 120] [--keep]
+        [--methods nbgrader,local,dask] [--assignment 01_bow_naive_bayes] [--cell-timeout 120]
+        [--profile smoke|full] [--keep]
 
-The default run (40 submissions, three methods) takes several minutes on a 2-core CPU.
+The default run (40 submissions, three methods, smoke profile) takes several minutes on a 2-core CPU.
+Each notebook costs ``course autograde`` about a second of CPU time more than plain nbgrader (its
+sandboxed worker process, the sanitize pass, the feedback page), so the speed-up grows with the
+notebooks' own running time: ``--profile full`` shows it for notebooks that compute for a while.
 """
 
 from __future__ import annotations
@@ -97,13 +101,15 @@ def sample_submissions(assignment: str, students: int) -> dict[str, bytes]:
     return {f"s{number:03d}": samples[next(kinds)] for number in range(1, students + 1)}
 
 
-def smoke_profile(notebook: str) -> str:
-    """The notebook with ``PROFILE = "smoke"`` in its parameters cell (what ``--profile smoke`` injects)."""
+def with_profile(notebook: str, profile: str) -> str:
+    """The notebook with ``PROFILE = "<profile>"`` in its parameters cell (what ``--profile`` injects)."""
+    if profile == "full":
+        return notebook  # what the parameters cell says already
     nb = nbformat.reads(notebook, as_version=4)
     cells = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
     if not cells or not FULL_PROFILE.search(cells[0].source):
-        raise SystemExit('the parameters cell has no line `PROFILE = "full"` to switch to the smoke profile')
-    cells[0].source = FULL_PROFILE.sub('PROFILE = "smoke"', cells[0].source)
+        raise SystemExit(f'the parameters cell has no line `PROFILE = "full"` to switch to {profile}')
+    cells[0].source = FULL_PROFILE.sub(f'PROFILE = "{profile}"', cells[0].source)
     return nbformat.writes(nb)
 
 
@@ -121,8 +127,8 @@ def run_timed(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> flo
 
 
 def nbgrader_course(root: Path, assignment: str, submissions: dict[str, bytes], cell_timeout: int,
-                    env: dict[str, str]) -> None:
-    """An nbgrader course in ``root``: config, smoke-profile source, generated release, submissions."""
+                    env: dict[str, str], profile: str) -> None:
+    """An nbgrader course in ``root``: config, source in ``profile``, generated release, submissions."""
     course_config, gradebook = REPO / "nbgrader_config.py", f"sqlite:///{root / 'gradebook.db'}"
     root.mkdir(parents=True)
     (root / "nbgrader_config.py").write_text(
@@ -139,13 +145,13 @@ def nbgrader_course(root: Path, assignment: str, submissions: dict[str, bytes], 
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     notebook = source / f"{assignment}.ipynb"
     # nbgrader puts the source's locked cells back into each submission, the parameters cell included
-    notebook.write_text(smoke_profile(notebook.read_text(encoding="utf-8")), encoding="utf-8")
+    notebook.write_text(with_profile(notebook.read_text(encoding="utf-8"), profile), encoding="utf-8")
     run_timed([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], env, root,
               root / "logs" / "generate_assignment.log")
     for student, data in submissions.items():
         target = root / "submitted" / student / assignment / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True)
-        target.write_text(smoke_profile(data.decode()), encoding="utf-8")
+        target.write_text(with_profile(data.decode(), profile), encoding="utf-8")
 
 
 def gradebook_scores(root: Path, assignment: str, students: list[str]) -> dict[str, float | None]:
@@ -170,10 +176,10 @@ def csv_scores(workdir: Path, students: list[str]) -> dict[str, float | None]:
 
 
 def grade_with_nbgrader(scratch: Path, assignment: str, submissions: dict[str, bytes], cell_timeout: int,
-                        env: dict[str, str]) -> Measurement:
+                        env: dict[str, str], profile: str) -> Measurement:
     """Set up a throwaway nbgrader course, then time one ``nbgrader autograde`` of the whole class."""
     root = scratch / "nbgrader"
-    nbgrader_course(root, assignment, submissions, cell_timeout, env)
+    nbgrader_course(root, assignment, submissions, cell_timeout, env, profile)
     argv = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
     seconds = run_timed(argv, env, root, scratch / "logs" / "nbgrader.log")
     return Measurement("nbgrader", "nbgrader autograde (serial)", seconds,
@@ -181,14 +187,14 @@ def grade_with_nbgrader(scratch: Path, assignment: str, submissions: dict[str, b
 
 
 def grade_with_course(method: str, scratch: Path, assignment: str, submissions: Path, students: list[str],
-                      workers: int, cell_timeout: int, env: dict[str, str]) -> Measurement:
+                      workers: int, cell_timeout: int, env: dict[str, str], profile: str) -> Measurement:
     """``course collect`` the class folder into a work area of its own, then time ``course autograde``."""
     workdir = scratch / method
     course = [sys.executable, "-m", "grader"]
     run_timed([*course, "collect", assignment, str(submissions), "--workdir", str(workdir)], env, REPO,
               scratch / "logs" / f"{method}-collect.log")
     options = [*COURSE_OPTIONS[method], "--workers", str(workers)]
-    argv = [*course, "autograde", assignment, *options, "--profile", "smoke", "--timeout", str(cell_timeout),
+    argv = [*course, "autograde", assignment, *options, "--profile", profile, "--timeout", str(cell_timeout),
             "--workdir", str(workdir)]
     seconds = run_timed(argv, env, REPO, scratch / "logs" / f"{method}.log")
     return Measurement(method, "course autograde " + " ".join(options), seconds, csv_scores(workdir, students))
@@ -239,6 +245,8 @@ def main() -> int:
                         help=f"comma-separated, timed in this order (default: {','.join(METHODS)})")
     parser.add_argument("--cell-timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
                         help=f"per-cell time limit in seconds, for every method (default: {DEFAULT_CELL_TIMEOUT})")
+    parser.add_argument("--profile", choices=("smoke", "full"), default="smoke",
+                        help="PROFILE of every notebook: smoke (seconds each) or full (longer, compute-bound)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     args = parser.parse_args()
     if args.students < 1 or args.workers < 1:
@@ -264,16 +272,17 @@ def benchmark(args: argparse.Namespace, scratch: Path) -> int:
     folder = write_folder(scratch / "class", args.assignment, submissions)
     print(f"machine: {machine()}")
     print(f"class: {args.students} submission{'s' if args.students != 1 else ''} of {args.assignment} "
-          f"({', '.join(KINDS)} in turn), smoke profile, {args.cell_timeout} s per cell, "
+          f"({', '.join(KINDS)} in turn), {args.profile} profile, {args.cell_timeout} s per cell, "
           f"{args.workers} workers for `course autograde`")
     print(TABLE_HEADER, flush=True)
     measurements: list[Measurement] = []
     for method in args.methods:  # each row as soon as it is measured: a long run shows its progress
         if method == "nbgrader":
-            measurement = grade_with_nbgrader(scratch, args.assignment, submissions, args.cell_timeout, env)
+            measurement = grade_with_nbgrader(scratch, args.assignment, submissions, args.cell_timeout, env,
+                                              args.profile)
         else:
             measurement = grade_with_course(method, scratch, args.assignment, folder, students, args.workers,
-                                            args.cell_timeout, env)
+                                            args.cell_timeout, env, args.profile)
         measurements.append(measurement)
         print(table_row(measurement, args.students, measurements[0].seconds), flush=True)
     differing = disagreements(measurements, students)

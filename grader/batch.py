@@ -88,7 +88,8 @@ def run_worker(job_file: Path) -> None:
     apply_limits(limits)
     from grader.isolation import IsolationPlan, isolate
 
-    isolation = isolate(IsolationPlan(hidden=spec["hidden"], read_only=spec["read_only"], keep=[home]))
+    isolation = isolate(IsolationPlan(hidden=spec["hidden"], read_only=spec["read_only"],
+                                      keep=_needed_anyway(home, spec["read_only"])))
     run_dir = home / "work"
     os.chdir(run_dir)
 
@@ -108,6 +109,14 @@ def run_worker(job_file: Path) -> None:
                      f"what came after the first {limits.output_bytes / MiB:.0f} MiB was dropped")
     (home / "result.json").write_text(json.dumps(
         {"seconds": result.seconds, "error": result.error, "crashed": result.crashed, "notes": notes}))
+
+
+def _needed_anyway(home: Path, read_only: list[str]) -> list[Path]:
+    """Folders that stay visible inside a hidden one (e.g. a course checked out under the hidden
+    temporary folder): the job's own folder, the read-only course, and what Python runs from."""
+    python = [sys.prefix, sys.base_prefix, *(entry for entry in sys.path if entry and os.path.isdir(entry))]
+    grader = Path(__file__).resolve().parents[1]  # the course checkout, or site-packages
+    return [home, grader, *map(Path, read_only), *map(Path, python)]
 
 
 def _nothing_ran(nb: nbformat.NotebookNode) -> bool:

@@ -277,12 +277,23 @@ def _apply_mounts(libc: ctypes.CDLL, plan: IsolationPlan, report: IsolationRepor
             complete = False
     for folder in filter(Path.exists, plan.hidden):
         try:
-            _hide(libc, folder, [kept for kept in plan.keep if kept.is_dir() and kept.is_relative_to(folder)])
+            inside = [kept for kept in plan.keep if kept.is_dir() and kept.is_relative_to(folder)]
+            _hide(libc, folder, _outermost(inside))
             report.hidden += (folder,)
         except OSError as error:
             report.notes.append(f"{folder} not hidden ({error.strerror}); student code can read it")
             complete = False
     return complete
+
+
+def _outermost(folders: list[Path]) -> list[Path]:
+    """``folders`` without those inside another of them (binding the outer one brings them along)."""
+    resolved = sorted({folder.resolve() for folder in folders}, key=lambda folder: len(folder.parts))
+    kept: list[Path] = []
+    for folder in resolved:
+        if not any(folder.is_relative_to(outer) for outer in kept):
+            kept.append(folder)
+    return kept
 
 
 def _hide(libc: ctypes.CDLL, folder: Path, kept: list[Path]) -> None:
