@@ -87,6 +87,10 @@ class DaskExecutor:
             self.client = Client(self.cluster)
         info = self.client.scheduler_info(n_workers=-1)["workers"].values()
         self.size = sum(worker.get("nthreads", 1) for worker in info) or 1
+        self.host_threads: dict[str, int] = {}  # tasks that may run at once on each machine
+        for worker in info:
+            host = worker["host"]
+            self.host_threads[host] = self.host_threads.get(host, 0) + worker.get("nthreads", 1)
         self.gpus = sum(worker.get("resources", {}).get(GPU_RESOURCE, 0) for worker in info)
         self.address = self.client.scheduler.address
 
@@ -101,8 +105,9 @@ class DaskExecutor:
         from tqdm import tqdm
 
         resources = {GPU_RESOURCE: 1} if self.gpus else None
-        futures = {self.client.submit(execute_remotely, job_payload(job, limits), resources=resources,
-                                      key=f"grade-{job.key}-{uuid.uuid4().hex[:8]}", pure=False): job
+        futures = {self.client.submit(execute_remotely, job_payload(job, limits, self.host_threads),
+                                      resources=resources, key=f"grade-{job.key}-{uuid.uuid4().hex[:8]}",
+                                      pure=False): job
                    for job in jobs}
         outcomes: dict[str, Outcome] = {}
         with tqdm(total=len(jobs), desc="execute", unit="nb", disable=not progress) as bar:
@@ -146,8 +151,12 @@ def _receive(job: Job, future: Any) -> Outcome:
     return Outcome(**reply["outcome"])
 
 
-def job_payload(job: Job, limits: Limits) -> dict[str, Any]:
-    """Everything a remote worker needs to run ``job``, with no path of this machine to follow."""
+def job_payload(job: Job, limits: Limits, host_threads: dict[str, int] | None = None) -> dict[str, Any]:
+    """Everything a remote worker needs to run ``job``, with no path of this machine to follow.
+
+    ``host_threads``: how many tasks may run at once on each machine of the cluster, so that a
+    kernel takes its share of its machine's cores for BLAS/OpenMP threads (oversubscribed OpenMP
+    threads slow torch down several times)."""
     support: dict[str, bytes] = {}
     if job.support_dir and job.support_dir.is_dir():
         for path in sorted(job.support_dir.rglob("*")):
@@ -156,7 +165,7 @@ def job_payload(job: Job, limits: Limits) -> dict[str, Any]:
                 support[relative.as_posix()] = path.read_bytes()
     return {"key": job.key, "notebook": Path(job.notebook).read_text(encoding="utf-8"), "support": support,
             "parameters": job.parameters, "cell_timeout": job.cell_timeout, "limits": asdict(limits),
-            "hidden": list(job.hidden), "read_only": list(job.read_only)}
+            "hidden": list(job.hidden), "read_only": list(job.read_only), "host_threads": host_threads or {}}
 
 
 _gpu_lock = threading.Lock()
@@ -178,11 +187,14 @@ def _release_gpu(gpu: str | None) -> None:
         _gpus_in_use.discard(gpu)
 
 
-def _worker_threads() -> int:
+def _tasks_on_this_machine(host_threads: dict[str, int]) -> int:
+    """Tasks that may run at once on the machine of this Dask worker (its own threads if unknown)."""
     try:
         from distributed import get_worker
 
-        return get_worker().state.nthreads
+        worker = get_worker()
+        host = worker.address.split("://")[-1].rsplit(":", 1)[0]
+        return host_threads.get(host) or worker.state.nthreads
     except (ImportError, ValueError, AttributeError):
         return 1
 
@@ -204,7 +216,7 @@ def execute_remotely(payload: dict[str, Any]) -> dict[str, Any]:
                   payload["cell_timeout"], support, tuple(sorted({*payload["hidden"], *hidden})),
                   tuple(sorted({*payload["read_only"], *read_only})))
         slot = ({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None
-                else {"CUDA_VISIBLE_DEVICES": "", **thread_limits(_worker_threads())})
+                else {"CUDA_VISIBLE_DEVICES": "", **thread_limits(_tasks_on_this_machine(payload["host_threads"]))})
         outcome = run_jobs([job], [slot], Limits(**payload["limits"]), progress=False)[job.key]
         notebook = job.output.read_text(encoding="utf-8") if job.output.exists() else None
         return {"outcome": asdict(outcome), "notebook": notebook}

@@ -190,3 +190,22 @@ def test_whole_run_wall_clock_stops_a_notebook_of_short_cells(tmp_path: Path) ->
     outcome = LocalExecutor(workers=1, gpus=[]).run([job], Limits(wall_seconds=8), progress=False)["slow"]
     assert outcome.killed_by == "wall_clock" and "whole-run limit of 8 s" in outcome.killed
     assert outcome.seconds < 40
+
+
+def test_dask_kernels_share_their_machines_cores(tmp_path: Path) -> None:
+    """Two one-thread workers on one machine: each kernel gets half the cores for OpenMP, as with local."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint('OMP', os.environ['OMP_NUM_THREADS'])")]
+    nbformat.write(nb, tmp_path / "omp.ipynb")
+    jobs = [Job(f"omp{i}", tmp_path / "omp.ipynb", tmp_path / f"omp{i}.ipynb", {}, 60) for i in range(2)]
+    executor = make_executor("dask", workers=2)
+    try:
+        executor.run(jobs, Limits(), progress=False)
+    finally:
+        executor.close()
+    local = LocalExecutor(workers=2, gpus=[]).slots[0]["OMP_NUM_THREADS"]
+    for job in jobs:
+        text = "".join(o.get("text", "") for c in nbformat.read(job.output, as_version=4).cells
+                       for o in c.get("outputs", []))
+        assert f"OMP {local}\n" in text, text
